@@ -1,0 +1,77 @@
+/*
+ * cli_io.c -- file helpers of the docflow-host commands: whole-file reads
+ * and atomic writes (a killed command never leaves a half-written output).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host_cli.h"
+
+void df_cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "docflow-host %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int df_cli_read_file(const char *path, df_buf *b, df_error *err)
+{
+    int use_stdin = !path || strcmp(path, "-") == 0;
+    int fd = use_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return df_error_set(err, DF_E_NOT_FOUND, "%s: %s", path, strerror(errno));
+    for (;;) {
+        df_buf_reserve(b, 65536);
+        ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            if (!use_stdin) close(fd);
+            return df_error_set(err, DF_E_IO, "%s: %s", use_stdin ? "stdin" : path, strerror(e));
+        }
+        if (n == 0) break;
+        b->len += (size_t)n;
+    }
+    b->data[b->len] = '\0';
+    if (!use_stdin) close(fd);
+    return DF_OK;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int df_cli_write_file(const char *path, const void *data, size_t len, df_error *err)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        int e = write_all(STDOUT_FILENO, data, len);
+        return e ? df_error_set(err, DF_E_IO, "stdout: %s", strerror(e)) : DF_OK;
+    }
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 32);
+    if (!tmp) abort();
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int e = fd < 0 ? errno : write_all(fd, data, len);
+    if (!e && fsync(fd) != 0) e = errno;
+    if (fd >= 0 && close(fd) != 0 && !e) e = errno;
+    if (!e && rename(tmp, path) != 0) e = errno;
+    if (e) unlink(tmp);
+    free(tmp);
+    return e ? df_error_set(err, DF_E_IO, "%s: %s", path, strerror(e)) : DF_OK;
+}
