@@ -8,7 +8,8 @@ PKGS="build-essential cmake pkg-config ca-certificates
 libltdl-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
 libopenblas-dev liburing-dev libcunit1-dev libjansson-dev libcurl4-openssl-dev
 libarchive-dev libssl-dev
-protobuf-compiler python3 python3-protobuf"
+protobuf-compiler python3 python3-protobuf
+docker-registry apache2-utils skopeo curl"
 
 missing=""
 for p in $PKGS; do
