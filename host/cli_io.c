@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "docflow/json_codec.h"
 #include "host_cli.h"
 
 void df_cli_error(const char *cmd, const char *fmt, ...)
@@ -75,3 +76,39 @@ int df_cli_write_file(const char *path, const void *data, size_t len, df_error *
     free(tmp);
     return e ? df_error_set(err, DF_E_IO, "%s: %s", path, strerror(e)) : DF_OK;
 }
+
+/* Decodes every line of a JSONL text; blank lines are skipped. */
+int df_cli_decode_jsonl(df_docs *out, const df_buf *in, const char *label, df_error *err)
+{
+    const char *p = in->data ? in->data : "";
+    const char *end = p + in->len;
+    df_arena *a = df_docs_arena(out);
+    for (long line = 1; p < end; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        const char *q = p;
+        while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
+        if (q < stop) {
+            const char *path = df_arena_printf(a, "%s:%ld", label, line);
+            df_doc *d = df_json_decode_doc(a, p, (size_t)(stop - p), path, err);
+            if (!d) return err->code ? err->code : DF_E_INVALID_INPUT;
+            df_docs_append(out, d);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return DF_OK;
+}
+
+df_value *df_cli_parameters(df_arena *a, const char *json, df_error *err)
+{
+    if (!json) return df_value_new_map(a);
+    df_value *v = df_json_decode_value(a, json, strlen(json), "--parameters", err);
+    if (v && df_value_type_of(v) != DF_VALUE_MAP) {
+        df_error_set(err, DF_E_INVALID_INPUT, "--parameters: expected a JSON object, got a %s",
+                     df_value_type_name(df_value_type_of(v)));
+        return NULL;
+    }
+    return v;
+}
+

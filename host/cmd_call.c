@@ -266,29 +266,6 @@ static df_executor_config *load_config(df_arena *a, const call_opts *o, df_error
     return cfg;
 }
 
-/* Decodes every line of a JSONL text; blank lines are skipped. */
-static int decode_jsonl(df_docs *out, const df_buf *in, const char *label, df_error *err)
-{
-    const char *p = in->data ? in->data : "";
-    const char *end = p + in->len;
-    df_arena *a = df_docs_arena(out);
-    for (long line = 1; p < end; line++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *stop = nl ? nl : end;
-        const char *q = p;
-        while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r'))
-            q++;
-        if (q < stop) {
-            const char *path = df_arena_printf(a, "%s:%ld", label, line);
-            df_doc *d = df_json_decode_doc(a, p, (size_t)(stop - p), path, err);
-            if (!d) return err->code ? err->code : DF_E_INVALID_INPUT;
-            df_docs_append(out, d);
-        }
-        p = nl ? nl + 1 : end;
-    }
-    return DF_OK;
-}
-
 static int read_docs(df_docs *out, const char *path, int protobuf, df_error *err)
 {
     df_buf in = DF_BUF_INIT;
@@ -296,23 +273,11 @@ static int read_docs(df_docs *out, const char *path, int protobuf, df_error *err
     const char *label = !path || strcmp(path, "-") == 0 ? "stdin" : path;
     if (rc == DF_OK) {
         rc = protobuf ? df_pb_decode_docs(out, (const uint8_t *)in.data, in.len, err)
-                      : decode_jsonl(out, &in, label, err);
+                      : df_cli_decode_jsonl(out, &in, label, err);
         if (rc && protobuf) df_error_prefix(err, "%s", label);
     }
     df_buf_free(&in);
     return rc;
-}
-
-static df_value *read_parameters(df_arena *a, const char *json, df_error *err)
-{
-    if (!json) return df_value_new_map(a);
-    df_value *v = df_json_decode_value(a, json, strlen(json), "--parameters", err);
-    if (v && df_value_type_of(v) != DF_VALUE_MAP) {
-        df_error_set(err, DF_E_INVALID_INPUT, "--parameters: expected a JSON object, got a %s",
-                     df_value_type_name(df_value_type_of(v)));
-        return NULL;
-    }
-    return v;
 }
 
 /* Runs every request; appends output documents and result lines. */
@@ -387,7 +352,7 @@ int df_cmd_call(int argc, char **argv)
     df_executor *ex = NULL;
     int exit_code = DF_EXIT_USAGE;
     df_executor_config *cfg = load_config(a, &o, &err);
-    df_value *params = cfg ? read_parameters(a, o.parameters, &err) : NULL;
+    df_value *params = cfg ? df_cli_parameters(a, o.parameters, &err) : NULL;
     df_docs *docs = df_docs_new(a);
     df_docs *gt = o.groundtruths ? df_docs_new(a) : NULL;
     if (!cfg || !params || read_docs(docs, o.input, o.protobuf, &err) ||

@@ -15,6 +15,9 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  call CONFIG --on ENDPOINT   run one executor on documents (JSON lines), no flow\n"
+            "  post --flow FLOW --on EP    send documents through a flow run in this process\n"
+            "  validate FLOW.yml           check a flow YAML: every error, or a summary\n"
+            "  plot FLOW.yml [-o FILE]     draw a flow (Graphviz DOT, Mermaid, SVG, PNG)\n"
             "  version                     print the version and the executor ABI version\n"
             "  help                        this text\n"
             "\n"
@@ -29,6 +32,9 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "call") == 0) return df_cmd_call(argc - 1, argv + 1);
+    if (strcmp(cmd, "post") == 0) return df_cmd_post(argc - 1, argv + 1);
+    if (strcmp(cmd, "validate") == 0) return df_cmd_validate(argc - 1, argv + 1);
+    if (strcmp(cmd, "plot") == 0) return df_cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("docflow-host %s (executor ABI %d.%d)\n", DOCFLOW_VERSION, DF_ABI_MAJOR,
                DF_ABI_MINOR);

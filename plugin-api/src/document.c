@@ -228,6 +228,7 @@ void df_doc_set_text(df_doc *d, const char *text, size_t len)
     content_clear(d);
     if (!text) return;
     if (len == (size_t)-1) len = strlen(text);
+    if (len == 0) return; /* DocArray: empty text is unset */
     d->text = df_arena_strndup(d->arena, text, len);
     d->text_len = len;
     d->content = DF_CONTENT_TEXT;
@@ -258,6 +259,7 @@ size_t df_dtype_size(const char *dtype)
     long n = strtol(p + 1, &end, 10);
     if (*end || n <= 0 || n > 16) return 0;
     if (p[0] == 'f' && n != 2 && n != 4 && n != 8) return 0;
+    if ((p[0] == 'i' || p[0] == 'u') && n != 1 && n != 2 && n != 4 && n != 8) return 0;
     if (p[0] == 'b' && n != 1) return 0;
     return (size_t)n;
 }
@@ -393,6 +395,8 @@ float *df_doc_embedding_f32(df_doc *d, size_t *dim)
     size_t esize = df_dtype_size(e->dtype);
     if (!esize) return NULL;
     size_t count = e->nbytes / esize;
+    const char *kind = e->dtype + (strchr("<|=>", e->dtype[0]) ? 1 : 0);
+    if (kind[0] == 'f' && esize == 2) return NULL; /* float16 is not converted */
     if (dim) *dim = count;
     if (dtype_is_f32(e->dtype) && ((uintptr_t)e->data % sizeof(float)) == 0) return e->data;
     /* Convert (or re-align) once; the document keeps the float32 copy. */

@@ -311,6 +311,7 @@ int df_executor_call(df_executor *ex, df_call *call, df_error *err)
         rc = call_batched(&req, b, b->batch.mode == DF_BATCH_SINGLE ? 1 : b->batch.size);
         if (rc) return rc;
     }
-    if (req.results && call->results) df_value_set(call->results, ex->name, req.results);
+    if (req.results && call->results)
+        df_value_set(call->results, call->results_key ? call->results_key : ex->name, req.results);
     return DF_OK;
 }

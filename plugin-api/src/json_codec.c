@@ -105,6 +105,19 @@ static const uint64_t pow10_u64[20] = {1ull,
                                        1000000000000000000ull,
                                        10000000000000000000ull};
 
+/* 10^-64 .. 10^64, each rounded correctly by the compiler. */
+static const double pow10_rounded[129] = {
+    1e-64, 1e-63, 1e-62, 1e-61, 1e-60, 1e-59, 1e-58, 1e-57, 1e-56, 1e-55, 1e-54, 1e-53, 1e-52,
+    1e-51, 1e-50, 1e-49, 1e-48, 1e-47, 1e-46, 1e-45, 1e-44, 1e-43, 1e-42, 1e-41, 1e-40, 1e-39,
+    1e-38, 1e-37, 1e-36, 1e-35, 1e-34, 1e-33, 1e-32, 1e-31, 1e-30, 1e-29, 1e-28, 1e-27, 1e-26,
+    1e-25, 1e-24, 1e-23, 1e-22, 1e-21, 1e-20, 1e-19, 1e-18, 1e-17, 1e-16, 1e-15, 1e-14, 1e-13,
+    1e-12, 1e-11, 1e-10, 1e-9,  1e-8,  1e-7,  1e-6,  1e-5,  1e-4,  1e-3,  1e-2,  1e-1,  1e0,
+    1e1,   1e2,   1e3,   1e4,   1e5,   1e6,   1e7,   1e8,   1e9,   1e10,  1e11,  1e12,  1e13,
+    1e14,  1e15,  1e16,  1e17,  1e18,  1e19,  1e20,  1e21,  1e22,  1e23,  1e24,  1e25,  1e26,
+    1e27,  1e28,  1e29,  1e30,  1e31,  1e32,  1e33,  1e34,  1e35,  1e36,  1e37,  1e38,  1e39,
+    1e40,  1e41,  1e42,  1e43,  1e44,  1e45,  1e46,  1e47,  1e48,  1e49,  1e50,  1e51,  1e52,
+    1e53,  1e54,  1e55,  1e56,  1e57,  1e58,  1e59,  1e60,  1e61,  1e62,  1e63,  1e64};
+
 /* m * 10^e as a correctly rounded double when exact double arithmetic
  * gives it (Clinger's fast path): m and 10^e are exact doubles and one
  * multiplication or division rounds once. 0 when the fast path does not
@@ -139,32 +152,57 @@ static inline int fast_double(uint64_t m, int e, double *out)
 #endif
 }
 
-/* A double rounds to the right float unless rounding to double landed it
- * exactly on the midpoint between two floats (then the decimal may have
- * been just above or below it). Every float midpoint is a double, and
- * rounding is monotonic, so a double that is not a midpoint lies on the
- * same side of every midpoint as the decimal it came from. d >= 0. */
-static inline int float_rounding_ambiguous(double d, float f)
+/* The midpoint between float f >= 0 and its neighbour on d's side (every
+ * such midpoint is a double); past FLT_MAX, the overflow threshold. */
+static inline double float_midpoint_toward(float f, double d)
 {
-    if (isinf(f)) return 1; /* at the overflow threshold: let strtof decide */
-    double fd = f;
-    if (fd == d) return 0;
     uint32_t bits;
     memcpy(&bits, &f, 4);
-    bits += fd < d ? 1 : -1;
+    bits += (double)f < d ? 1 : -1;
     float g;
     memcpy(&g, &bits, 4);
-    return (fd + (double)g) * 0.5 == d;
+    return isinf(g) ? 0x1.ffffffp+127 : ((double)f + (double)g) * 0.5;
+}
+
+/* m * 10^e (exact when `exact`, else with digits past the 19th dropped)
+ * rounded correctly to float, when double arithmetic can decide it; 0 when
+ * it cannot (the caller then asks strtof).
+ * - Clinger's case: d is the correctly rounded double, and rounding is
+ *   monotonic, so d lies on the same side of every float midpoint as the
+ *   exact value; only d landing exactly on a midpoint is undecided.
+ * - Otherwise d = m * 10^e with m and 10^e rounded: within 2^-51 of the
+ *   exact value (relative), far below the float spacing (2^-24), so d
+ *   rounds like the exact value unless it lies within 2^-50 of a midpoint.
+ *   This covers the 17-digit numbers Python writes for float32 values. */
+static inline int float_from_decimal(uint64_t m, int e, int exact, float *out)
+{
+#if FLT_EVAL_METHOD == 0
+    double d, mid;
+    float f;
+    if (exact && fast_double(m, e, &d)) {
+        f = (float)d;
+        if (isinf(f) || ((double)f != d && float_midpoint_toward(f, d) == d)) return 0;
+        *out = f;
+        return 1;
+    }
+    if (e < -64 || e > 64) return 0;
+    d = (double)m * pow10_rounded[e + 64];
+    f = (float)d;
+    if (isinf(f)) return 0;
+    if ((double)f != d && fabs(d - (mid = float_midpoint_toward(f, d))) <= d * 0x1p-50) return 0;
+    *out = f;
+    return 1;
+#else
+    (void)m, (void)e, (void)exact, (void)out;
+    return 0;
+#endif
 }
 
 /* m * 10^e rounded correctly to float / double (m, e exact). */
 static float decimal_to_float(uint64_t m, int e)
 {
-    double d;
-    if (fast_double(m, e, &d)) {
-        float f = (float)d;
-        if (!float_rounding_ambiguous(d, f)) return f;
-    }
+    float f;
+    if (float_from_decimal(m, e, 1, &f)) return f;
     char text[48];
     snprintf(text, sizeof text, "%" PRIu64 "e%d", m, e);
     return strtof_l(text, NULL, c_locale());
@@ -222,7 +260,7 @@ static size_t copy_word(char *out, const char *word)
  * ".0". At most 25 characters. */
 static size_t fmt_decimal(char *out, int neg, uint64_t digits, int e)
 {
-    while (digits % 10 == 0)
+    while (digits && digits % 10 == 0)
         digits /= 10, e++;
     char dig[20];
     int nd = (int)fmt_u64(dig, digits);
@@ -931,11 +969,22 @@ static int scan_number(decoder *dc, number *n)
     return 0;
 }
 
-/* The number literal as a NUL-terminated string, for strtod. */
-static void number_text(const number *n, char *buf)
+/* The slow paths copy the literal for strtod; noinline keeps that buffer
+ * out of the frames of the recursive parsers. */
+__attribute__((noinline)) static double number_strtod(const number *n)
 {
+    char buf[NUMBER_MAX_LEN + 1];
     memcpy(buf, n->text, n->len);
     buf[n->len] = '\0';
+    return strtod_l(buf, NULL, c_locale());
+}
+
+__attribute__((noinline)) static float number_strtof(const number *n)
+{
+    char buf[NUMBER_MAX_LEN + 1];
+    memcpy(buf, n->text, n->len);
+    buf[n->len] = '\0';
+    return strtof_l(buf, NULL, c_locale());
 }
 
 static int number_double(decoder *dc, const number *n, double *out)
@@ -945,27 +994,25 @@ static int number_double(decoder *dc, const number *n, double *out)
         *out = n->neg ? -d : d;
         return 0;
     }
-    char buf[NUMBER_MAX_LEN + 1];
-    number_text(n, buf);
-    d = strtod_l(buf, NULL, c_locale());
-    if (isinf(d)) return fail(dc, "number %.40s is out of range for a double", buf);
+    d = number_strtod(n);
+    if (isinf(d))
+        return fail(dc, "number %.*s is out of range for a double",
+                    (int)(n->len < 40 ? n->len : 40), n->text);
     *out = d;
     return 0;
 }
 
 static int number_float(decoder *dc, const number *n, float *out)
 {
-    double d;
     float f;
-    if (n->exact && fast_double(n->mant, n->exp10, &d) &&
-        !float_rounding_ambiguous(d, f = (float)d)) {
+    if (float_from_decimal(n->mant, n->exp10, n->exact, &f)) {
         *out = n->neg ? -f : f;
         return 0;
     }
-    char buf[NUMBER_MAX_LEN + 1];
-    number_text(n, buf);
-    f = strtof_l(buf, NULL, c_locale());
-    if (isinf(f)) return fail(dc, "number %.40s is out of range for float32", buf);
+    f = number_strtof(n);
+    if (isinf(f))
+        return fail(dc, "number %.*s is out of range for float32", (int)(n->len < 40 ? n->len : 40),
+                    n->text);
     *out = f;
     return 0;
 }

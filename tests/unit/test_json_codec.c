@@ -555,6 +555,76 @@ static void test_json_float32_roundtrip_is_exact_on_random_bit_patterns(void)
     df_arena_free(a);
 }
 
+/* Appends a number to the list and remembers its text. */
+static void add_number(df_buf *json, char **texts, size_t *n, const char *text)
+{
+    df_buf_printf(json, "%s%s", *n ? "," : "", text);
+    texts[(*n)++] = strdup(text);
+}
+
+static void test_json_decoded_float32_matches_strtof_on_hard_cases(void)
+{
+    enum { ROUNDS = 4000, PER_ROUND = 6 };
+    char **texts = malloc(ROUNDS * PER_ROUND * sizeof *texts);
+    size_t n = 0;
+    df_buf json = DF_BUF_INIT;
+    df_buf_append_str(&json, "{\"embedding\":[");
+    for (int r = 0; r < ROUNDS; r++) {
+        uint32_t bits = (uint32_t)rng() & 0x7FFFFFFEu; /* positive, below +inf */
+        float f;
+        memcpy(&f, &bits, 4);
+        if (!isfinite(f)) continue;
+        uint32_t up = bits + 1;
+        float g;
+        memcpy(&g, &up, 4);
+        if (!isfinite(g)) continue;
+        char buf[200];
+        /* the exact midpoint between f and its upper neighbour (a tie) and
+         * one unit above and below it in the last printed digit */
+        double mid = ((double)f + (double)g) / 2;
+        snprintf(buf, sizeof buf, "%.120e", mid); /* exact: a midpoint has <= 113 digits */
+        char *e = strchr(buf, 'e');
+        add_number(&json, texts, &n, buf);
+        for (int delta = -1; delta <= 1; delta += 2) {
+            char alt[200];
+            snprintf(alt, sizeof alt, "%s", buf);
+            char *last = alt + (e - buf) - 1;
+            while (*last == (delta > 0 ? '9' : '0'))
+                *last-- = delta > 0 ? '0' : '9';
+            if (*last != '.') *last = (char)(*last + delta);
+            if (*last != '.') add_number(&json, texts, &n, alt);
+        }
+        /* what Python writes for a float32 value, and a short random decimal */
+        snprintf(buf, sizeof buf, "%.17g", (double)f);
+        add_number(&json, texts, &n, buf);
+        snprintf(buf, sizeof buf, "%.16g", (double)f);
+        add_number(&json, texts, &n, buf);
+        snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)(rng() % 1000000000ull),
+                 (int)(rng() % 85) - 55);
+        if (isfinite(strtof(buf, NULL))) add_number(&json, texts, &n, buf);
+    }
+    df_buf_append_str(&json, "]}");
+    df_arena *a = df_arena_new(0);
+    df_error err = DF_ERROR_INIT;
+    df_doc *d = df_json_decode_doc(a, json.data, json.len, NULL, &err);
+    if (!d) fprintf(stderr, "\n  %s\n", err.msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    size_t dim = 0;
+    float *got = df_doc_embedding_f32(d, &dim);
+    CU_ASSERT_EQUAL_FATAL(dim, n);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float want = strtof(texts[i], NULL);
+        if (memcmp(&want, &got[i], 4) != 0 && bad++ < 5)
+            fprintf(stderr, "\n  %s: strtof %.9g, decoded %.9g", texts[i], want, got[i]);
+        free(texts[i]);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    free(texts);
+    df_buf_free(&json);
+    df_arena_free(a);
+}
+
 /* Significant digits of a number token. */
 static int significant_digits(const char *s, size_t n)
 {
@@ -1096,6 +1166,7 @@ void df_test_register(void)
         TEST(test_json_blob_accepts_url_safe_and_unpadded_base64),
         TEST(test_json_4096_dim_embedding_roundtrip),
         TEST(test_json_float32_roundtrip_is_exact_on_random_bit_patterns),
+        TEST(test_json_decoded_float32_matches_strtof_on_hard_cases),
         TEST(test_json_float32_is_written_with_the_fewest_digits),
         TEST(test_json_short_decimals_come_back_as_written),
         TEST(test_json_integral_numbers_have_no_fraction),

@@ -45,10 +45,21 @@ typedef int (*bench_step)(void *ctx);
 /* CLOCK_MONOTONIC in seconds. */
 double bench_now(void);
 
-/* Warms up, then times `repeat` samples of `step`. Each sample runs
- * `iterations` iterations, or when that is 0, as many as fill about 0.1 s
- * (so short steps are not lost in clock resolution). Returns 0, or the
- * step's nonzero result. */
+/* Warms up `step` (caches, allocator, branch predictors) and returns in
+ * *iterations how many iterations fill a sample of about 0.1 s, so short
+ * steps are not lost in clock resolution. 0, or the step's nonzero result. */
+int bench_warm_up(bench_step step, void *ctx, size_t *iterations);
+
+/* One timed sample: `iterations` iterations after one untimed one (which
+ * re-warms the caches another benchmark's sample may have taken). Stores
+ * seconds per iteration. 0, or the step's nonzero result. */
+int bench_sample(bench_step step, void *ctx, size_t iterations, double *seconds);
+
+/* Median and minimum of n samples (reorders them). */
+void bench_summarize(double *samples, int n, size_t iterations, bench_timing *out);
+
+/* Warm-up, then `repeat` samples of `iterations` iterations each (0: as
+ * bench_warm_up suggests). 0, or the step's nonzero result. */
 int bench_time(bench_step step, void *ctx, int repeat, size_t iterations, bench_timing *out);
 
 /* MB/s (1 MB = 1e6 bytes) and documents/s at the median and at the best

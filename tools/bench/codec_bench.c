@@ -270,39 +270,56 @@ static int verify(codec_run *c, int *identical)
  * Entry point
  * ======================================================================== */
 
-static int measure(codec_run *c, const bench_config *cfg, bench_figure *f, const char *key,
-                   const char *label, bench_step step, size_t bytes)
+typedef struct codec_plan {
+    const char *key, *label;
+    bench_step step;
+    size_t bytes;
+    size_t iterations; /* per sample, from the warm-up */
+} codec_plan;
+
+/* Samples are taken round-robin (one of each benchmark per round), not
+ * benchmark after benchmark: on a shared machine the load changes over a
+ * run, and interleaving makes ours and the reference see the same load, so
+ * their ratio stays meaningful even when the absolute figures drift. */
+static int sample_round_robin(codec_run *c, codec_plan *plan, int repeat, double *samples)
 {
-    f->key = key;
-    f->label = label;
-    f->docs = c->n;
-    f->bytes = bytes;
-    return bench_time(step, c, cfg->repeat, 0, &f->timing);
+    for (int i = 0; i < BENCH_CODEC_COUNT; i++) {
+        int rc = bench_warm_up(plan[i].step, c, &plan[i].iterations);
+        if (rc) return rc;
+    }
+    for (int r = 0; r < repeat; r++)
+        for (int i = 0; i < BENCH_CODEC_COUNT; i++) {
+            int rc = bench_sample(plan[i].step, c, plan[i].iterations, &samples[i * repeat + r]);
+            if (rc) return rc;
+        }
+    return 0;
 }
 
 static int measure_all(codec_run *c, const bench_config *cfg, bench_figure *out)
 {
-    struct {
-        const char *key, *label;
-        bench_step step;
-        size_t bytes;
-    } plan[BENCH_CODEC_COUNT] = {
-        [BENCH_PB_ENCODE] = {"pb_encode", "protobuf encode (docflow)", pb_encode_step, c->pb.len},
+    codec_plan plan[BENCH_CODEC_COUNT] = {
+        [BENCH_PB_ENCODE] = {"pb_encode", "protobuf encode (docflow)", pb_encode_step, c->pb.len,
+                             0},
         [BENCH_PB_ENCODE_REF] = {"pb_encode_ref", "protobuf encode (protobuf-c)", ref_pack_step,
-                                 c->ref_len},
-        [BENCH_PB_DECODE] = {"pb_decode", "protobuf decode (docflow)", pb_decode_step, c->pb.len},
+                                 c->ref_len, 0},
+        [BENCH_PB_DECODE] = {"pb_decode", "protobuf decode (docflow)", pb_decode_step, c->pb.len,
+                             0},
         [BENCH_PB_DECODE_REF] = {"pb_decode_ref", "protobuf decode (protobuf-c)", ref_unpack_step,
-                                 c->ref_len},
+                                 c->ref_len, 0},
         [BENCH_JSON_ENCODE] = {"json_encode", "JSON encode (docflow)", json_encode_step,
-                               c->json.len},
+                               c->json.len, 0},
         [BENCH_JSON_DECODE] = {"json_decode", "JSON decode (docflow)", json_decode_step,
-                               c->json.len},
+                               c->json.len, 0},
     };
-    for (int i = 0; i < BENCH_CODEC_COUNT; i++) {
-        int rc = measure(c, cfg, &out[i], plan[i].key, plan[i].label, plan[i].step, plan[i].bytes);
-        if (rc) return rc;
+    double *samples = malloc((size_t)BENCH_CODEC_COUNT * (size_t)cfg->repeat * sizeof *samples);
+    if (!samples) return df_error_set(&c->err, DF_E_RESOURCE, "out of memory");
+    int rc = sample_round_robin(c, plan, cfg->repeat, samples);
+    for (int i = 0; i < BENCH_CODEC_COUNT && !rc; i++) {
+        out[i] = (bench_figure){plan[i].key, plan[i].label, {0, 0, 0, 0}, c->n, plan[i].bytes};
+        bench_summarize(&samples[i * cfg->repeat], cfg->repeat, plan[i].iterations, &out[i].timing);
     }
-    return 0;
+    free(samples);
+    return rc;
 }
 
 int bench_codecs(const bench_config *cfg, bench_figure out[BENCH_CODEC_COUNT], int *pb_identical,

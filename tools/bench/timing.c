@@ -1,6 +1,6 @@
 /*
- * timing.c -- the timing harness of docflow-bench: warm-up, repeated
- * samples, median and minimum. Knows nothing of documents.
+ * timing.c -- the timing harness of docflow-bench: warm-up, timed samples,
+ * median and minimum. Knows nothing of documents.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -19,15 +19,7 @@ double bench_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Warm caches, the allocator and the branch predictors; returns the mean
- * seconds per iteration seen meanwhile (to size the samples). */
-static int warm_up(bench_step step, void *ctx, double *per_iteration)
+int bench_warm_up(bench_step step, void *ctx, size_t *iterations)
 {
     size_t n = 0;
     double start = bench_now(), elapsed;
@@ -37,35 +29,50 @@ static int warm_up(bench_step step, void *ctx, double *per_iteration)
         n++;
         elapsed = bench_now() - start;
     } while (elapsed < WARMUP_SECONDS || n < 2);
-    *per_iteration = elapsed / (double)n;
+    double per_iteration = elapsed / (double)n;
+    double want = SAMPLE_SECONDS / (per_iteration > 0 ? per_iteration : 1e-9);
+    *iterations = want < 1 ? 1 : (size_t)want + 1;
     return 0;
+}
+
+int bench_sample(bench_step step, void *ctx, size_t iterations, double *seconds)
+{
+    int rc = step(ctx);
+    if (rc) return rc;
+    double start = bench_now();
+    for (size_t i = 0; i < iterations; i++)
+        if ((rc = step(ctx))) return rc;
+    *seconds = (bench_now() - start) / (double)iterations;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void bench_summarize(double *samples, int n, size_t iterations, bench_timing *out)
+{
+    qsort(samples, (size_t)n, sizeof *samples, cmp_double);
+    out->min = samples[0];
+    /* Even counts average the middle pair, as a median does. */
+    out->median = n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+    out->iterations = iterations;
+    out->samples = n;
 }
 
 int bench_time(bench_step step, void *ctx, int repeat, size_t iterations, bench_timing *out)
 {
-    double per_iteration;
-    int rc = warm_up(step, ctx, &per_iteration);
+    size_t suggested;
+    int rc = bench_warm_up(step, ctx, &suggested);
     if (rc) return rc;
-    if (!iterations) {
-        double want = SAMPLE_SECONDS / (per_iteration > 0 ? per_iteration : 1e-9);
-        iterations = want < 1 ? 1 : (size_t)want + 1;
-    }
+    if (!iterations) iterations = suggested;
     double *samples = malloc((size_t)repeat * sizeof *samples);
     if (!samples) return -1;
-    for (int r = 0; r < repeat; r++) {
-        double start = bench_now();
-        for (size_t i = 0; i < iterations; i++)
-            if ((rc = step(ctx))) goto done;
-        samples[r] = (bench_now() - start) / (double)iterations;
-    }
-    qsort(samples, (size_t)repeat, sizeof *samples, cmp_double);
-    out->min = samples[0];
-    /* Even counts average the middle pair, as a median does. */
-    out->median =
-        repeat % 2 ? samples[repeat / 2] : (samples[repeat / 2 - 1] + samples[repeat / 2]) / 2;
-    out->iterations = iterations;
-    out->samples = repeat;
-done:
+    for (int r = 0; r < repeat && !rc; r++)
+        rc = bench_sample(step, ctx, iterations, &samples[r]);
+    if (!rc) bench_summarize(samples, repeat, iterations, out);
     free(samples);
     return rc;
 }

@@ -65,7 +65,9 @@ typedef struct df_call {
     const char *endpoint;       /* "/index" */
     df_docs *docs;              /* in: the documents; out: maybe a replacement */
     const df_value *parameters; /* map or NULL */
-    df_value *results;          /* map or NULL: receives results[executor name] */
+    df_value *results;          /* map or NULL: receives results[results_key] */
+    const char *results_key;    /* NULL: the executor's name (flows pass the instance,
+                                   e.g. "indexer/shard-1") */
     df_docs *const *matrix;     /* docs_matrix (joins); NULL: {docs} */
     size_t n_matrix;
     df_docs *groundtruths; /* NULL: empty */
