@@ -1004,7 +1004,7 @@ static int number_double(decoder *dc, const number *n, double *out)
 
 static int number_float(decoder *dc, const number *n, float *out)
 {
-    float f;
+    float f = 0;
     if (float_from_decimal(n->mant, n->exp10, n->exact, &f)) {
         *out = n->neg ? -f : f;
         return 0;
@@ -1022,7 +1022,7 @@ static int parse_u32(decoder *dc, uint32_t *out)
     int c = peek(dc);
     if (c != '-' && !is_digit(c)) return fail_type(dc, "a non-negative integer");
     number n;
-    double d;
+    double d = 0; /* set by number_double; initialised for -O3's flow analysis */
     if (scan_number(dc, &n) || number_double(dc, &n, &d)) return -1;
     if (!(d >= 0 && d <= 4294967295.0 && d == floor(d)))
         return fail(dc, "expected an integer in [0, 4294967295], got %.*s",
@@ -1290,7 +1290,7 @@ static df_value *parse_value(decoder *dc)
         return NULL;
     }
     number n;
-    double x;
+    double x = 0; /* set by number_double; initialised for -O3's flow analysis */
     if (scan_number(dc, &n) || number_double(dc, &n, &x)) return NULL;
     v = new_value(dc, DF_VALUE_NUMBER);
     v->u.num = x;
@@ -1359,7 +1359,7 @@ static int parse_nested(decoder *dc, shape_probe *sp, uint32_t level)
                 return fail(dc, "ragged array: expected an array like the elements before, got %s",
                             kind);
             }
-            float f;
+            float f = 0; /* set by parse_float_elem; for -O3 flow analysis */
             if (parse_float_elem(dc, &f)) return -1;
             push_float(dc, f);
         }
@@ -1569,7 +1569,7 @@ static int parse_ndarray(decoder *dc, df_ndarray *nd)
         return 0;
     }
     if (c != '-' && !is_digit(c)) return fail_type(dc, "an array of numbers");
-    float f;
+    float f = 0;
     if (parse_float(dc, &f)) return -1;
     push_float(dc, f);
     ndarray_fill(dc, nd, NULL, 0);
@@ -1583,7 +1583,7 @@ static int parse_location(decoder *dc, df_doc *d)
     if (enter(dc)) return -1;
     dc->n_floats = 0;
     while ((rc = arr_next(dc)) == 1) {
-        float f;
+        float f = 0;
         if (parse_float_elem(dc, &f)) return -1;
         push_float(dc, f);
     }
@@ -2055,6 +2055,94 @@ df_value *df_json_decode_value(df_arena *a, const char *json, size_t len, const 
 }
 
 /* ========================================================================
+ * Decoder: request and response envelopes
+ * ======================================================================== */
+
+/* The documents member of an envelope: [doc, ...], {"docs": [doc, ...]} or
+ * null, appended to `out` (a repeated "docs" replaces the earlier one). */
+static int parse_envelope_docs(decoder *dc, df_docs *out)
+{
+    size_t base = out->n, klen;
+    jstr key;
+    int rc;
+    if (peek(dc) == '[') return parse_doc_list(dc, &out);
+    if (peek(dc) != '{') {
+        rc = take_null(dc);
+        return rc ? (rc < 0 ? -1 : 0) : fail_type(dc, "an array of documents");
+    }
+    if (enter(dc)) return -1;
+    while ((rc = obj_next(dc, &key)) == 1) {
+        const char *k = string_view(dc, &key, &klen);
+        if (!k) return -1;
+        if (!key_is(k, klen, "docs")) {
+            if (!parse_value(dc)) return -1; /* Jina 2.x's groundtruths and the like */
+            continue;
+        }
+        out->n = base;
+        if ((rc = take_null(dc)) < 0) return -1;
+        if (!rc && parse_doc_list(dc, &out)) return -1;
+    }
+    return rc;
+}
+
+/* Like parse_map, with member `docs_key` decoded into `docs` instead. */
+static df_value *parse_envelope(decoder *dc, df_docs *docs, const char *docs_key)
+{
+    size_t base = dc->n_vals, kbase = dc->n_keys, docs_base = docs->n, klen;
+    jstr key;
+    int rc;
+    if (peek(dc) != '{') {
+        fail_type(dc, "a JSON object");
+        return NULL;
+    }
+    if (enter(dc)) return NULL;
+    while ((rc = obj_next(dc, &key)) == 1) {
+        const char *k = string_view(dc, &key, &klen);
+        if (!k) return NULL;
+        if (key_is(k, klen, docs_key)) {
+            docs->n = docs_base;
+            if (parse_envelope_docs(dc, docs)) return NULL;
+            continue;
+        }
+        if (!(k = cstring_dup(dc, &key, "an object key", &klen))) return NULL;
+        push_key(dc, k, klen);
+        df_value *item = parse_value(dc);
+        if (!item) return NULL;
+        push_value(dc, item);
+    }
+    if (rc < 0) return NULL;
+    map_key *keys = dc->keys + kbase;
+    df_value **vals = dc->vals + base;
+    size_t n = dc->n_vals - base, *first;
+    if (find_duplicates(dc, keys, n, &first)) {
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++)
+            if (first[i] != i) vals[first[i]] = vals[i];
+        for (size_t i = 0; i < n; i++)
+            if (first[i] == i) keys[kept] = keys[i], vals[kept++] = vals[i];
+        n = kept;
+    }
+    df_value *map = new_container(dc, DF_VALUE_MAP, vals, keys, n);
+    dc->n_vals = base;
+    dc->n_keys = kbase;
+    return map;
+}
+
+int df_json_decode_envelope(df_docs *docs, df_value **members, const char *json, size_t len,
+                            const char *docs_key, df_error *err)
+{
+    *members = NULL;
+    if (!docs || !docs_key)
+        return df_error_set(err, DF_E_INVALID_INPUT, "no document array to decode into");
+    decoder dc;
+    decoder_init(&dc, df_docs_arena(docs), json, len, NULL, err);
+    df_value *m = parse_envelope(&dc, docs, docs_key);
+    if (m && !expect_end(&dc)) *members = m;
+    decoder_free(&dc);
+    return dc.failed ? DF_E_INVALID_INPUT : DF_OK;
+}
+
+/* ========================================================================
  * Encoder: writing into df_buf. out_room() makes room for n bytes plus the
  * NUL that df_buf keeps after its data; writers fill it and add to len.
  * ======================================================================== */
@@ -2307,7 +2395,7 @@ static inline uint64_t load_elem(const uint8_t *p, const elem_type *t)
 static float half_to_float(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, mant = h & 1023;
-    float f;
+    float f = 0;
     if (exp == 31) {
         uint32_t bits = sign | 0x7F800000u | mant << 13;
         memcpy(&f, &bits, 4);
@@ -2330,7 +2418,7 @@ static size_t fmt_elem(char *o, const uint8_t *p, const elem_type *t)
         }
         if (t->size == 4) {
             uint32_t bits = (uint32_t)v;
-            float f;
+            float f = 0;
             memcpy(&f, &bits, 4);
             return fmt_float(o, f);
         }
@@ -2357,7 +2445,7 @@ static void enc_elems(df_buf *b, const uint8_t *p, size_t count, const elem_type
         for (size_t k = 0; k < chunk; k++, i++) {
             if (i) *o++ = ',';
             if (plain_f32) {
-                float f;
+                float f = 0;
                 memcpy(&f, p + i * 4, 4);
                 o += fmt_float(o, f);
             } else {

@@ -78,6 +78,20 @@ int df_json_decode_docs(df_docs *out, const char *json, size_t len, const char *
 df_value *df_json_decode_value(df_arena *a, const char *json, size_t len, const char *path,
                                df_error *err);
 
+/* The envelope of a request or a response, a JSON object such as
+ * {"data": [...], "parameters": {...}}, in one pass. Member `docs_key` holds
+ * the documents: an array, an object whose "docs" member is that array (as
+ * Jina also accepts; its other members are ignored), or null for none. They
+ * are decoded straight from the input and appended to `docs`. Every other
+ * member goes into the map *members as a value (unknown ones included: the
+ * caller picks what it knows). Both live in df_docs_arena(docs). A repeated
+ * key keeps its last value, documents included. DF_OK, or the error with
+ * the path from the member on ("data[3].text", "parameters.k"); then
+ * *members is NULL and `docs` may hold documents decoded before the bad one.
+ * Not for bodies other than objects ("expected a JSON object, got ..."). */
+int df_json_decode_envelope(df_docs *docs, df_value **members, const char *json, size_t len,
+                            const char *docs_key, df_error *err);
+
 /* Appends the JSON of a document / a JSON array of documents / a value. */
 void df_json_encode_doc(df_buf *b, const df_doc *d);
 void df_json_encode_docs(df_buf *b, const df_docs *docs);
