@@ -31,6 +31,15 @@
 enum { ROLE_BEFORE, ROLE_MAIN, ROLE_AFTER };
 
 typedef struct fl_req fl_req;
+
+/* One executor call in progress for a request: who, since when, and until
+ * when its own timeout_send lets it run (0: no limit). */
+typedef struct fl_running {
+    const char *label;
+    uint64_t start_ns;
+    uint64_t deadline_ns;
+    int active;
+} fl_running;
 typedef struct fl_node fl_node;
 typedef struct fl_instance fl_instance;
 
@@ -107,8 +116,8 @@ struct fl_req {
     int pending;   /* tasks queued or running, +1 while posting */
     int delivered; /* the response was handed out (done or timed out) */
     uint64_t deadline_ns;      /* the request's timeout, 0: none */
-    uint64_t node_deadline_ns; /* the running executor's timeout_send, 0: none */
-    const char *running;       /* the instance last started on this request */
+    fl_running *running; /* executor calls in progress (meta arena) */
+    size_t n_running, cap_running;
     df_flow_done_fn done;
     void *done_ctx;
     df_docs *final_docs;
@@ -533,31 +542,63 @@ static int req_is_over(fl_req *r)
     return over;
 }
 
-/* Marks `in` as working on the request; arms the executor's own
- * timeout_send (a node setting) until the task ends. */
-static uint64_t task_begin(fl_instance *in, fl_req *r)
+/* Records that `in` started working on the request, with the executor's
+ * own timeout_send (a node setting); returns the entry for task_end. */
+static size_t task_begin(fl_instance *in, fl_req *r)
 {
     double ms = in->node->cfg->timeout_send_ms;
-    uint64_t deadline = ms > 0 ? now_ns(CLOCK_MONOTONIC) + (uint64_t)(ms * 1e6) : 0;
+    uint64_t now = now_ns(CLOCK_MONOTONIC);
+    uint64_t deadline = ms > 0 ? now + (uint64_t)(ms * 1e6) : 0;
     pthread_mutex_lock(&r->mu);
-    r->running = in->label;
-    if (deadline) r->node_deadline_ns = deadline;
+    if (r->n_running == r->cap_running) {
+        size_t cap = r->cap_running ? r->cap_running * 2 : 4;
+        r->running = df_arena_realloc(r->meta, r->running, r->n_running * sizeof *r->running,
+                                      cap * sizeof *r->running);
+        r->cap_running = cap;
+    }
+    size_t slot = r->n_running++;
+    r->running[slot] = (fl_running){in->label, now, deadline, 1};
     pthread_mutex_unlock(&r->mu);
     if (deadline) {
         pthread_mutex_lock(&r->flow->mu);
         pthread_cond_signal(&r->flow->watch_cv);
         pthread_mutex_unlock(&r->flow->mu);
     }
-    return deadline;
+    return slot;
 }
 
-static void task_end(fl_req *r, uint64_t deadline)
+static void task_end(fl_req *r, size_t slot)
 {
-    if (!deadline) return;
     pthread_mutex_lock(&r->mu);
-    if (r->node_deadline_ns == deadline) r->node_deadline_ns = 0;
+    r->running[slot].active = 0;
     pthread_mutex_unlock(&r->mu);
 }
+
+/* When the request must be answered by (0: never), under r->mu. */
+static uint64_t req_due_locked(const fl_req *r)
+{
+    uint64_t due = r->deadline_ns;
+    for (size_t i = 0; i < r->n_running; i++) {
+        const fl_running *x = &r->running[i];
+        if (x->active && x->deadline_ns && (!due || x->deadline_ns < due)) due = x->deadline_ns;
+    }
+    return due;
+}
+
+/* Who a timed-out request was waiting for: the call whose own timeout
+ * expired, else the oldest call still running; NULL when none runs. */
+static const char *req_blamed_locked(const fl_req *r, uint64_t now)
+{
+    const fl_running *oldest = NULL;
+    for (size_t i = 0; i < r->n_running; i++) {
+        const fl_running *x = &r->running[i];
+        if (!x->active) continue;
+        if (x->deadline_ns && x->deadline_ns <= now) return x->label;
+        if (!oldest || x->start_ns < oldest->start_ns) oldest = x;
+    }
+    return oldest ? oldest->label : NULL;
+}
+
 
 static void run_task(fl_instance *in, fl_task *t)
 {
@@ -576,11 +617,11 @@ static void run_task(fl_instance *in, fl_task *t)
                         .n_matrix = t->n_matrix,
                         .groundtruths = r->groundtruths};
         df_error err = DF_ERROR_INIT;
-        uint64_t deadline = task_begin(in, r);
+        size_t slot = task_begin(in, r);
         uint64_t t0 = now_ns(CLOCK_REALTIME);
         int rc = df_executor_call(in->ex, &call, &err);
         uint64_t t1 = now_ns(CLOCK_REALTIME);
-        task_end(r, deadline);
+        task_end(r, slot);
         if (!call.skipped || rc) req_record(r, in->label, t0, t1, rc, results, &err);
         docs = call.docs;
     }
@@ -618,10 +659,12 @@ static size_t collect_batch(fl_instance *in, fl_task **batch, size_t max_tasks, 
     pthread_mutex_lock(&in->mu);
     for (;;) {
         fl_task **link = &in->head, *prev = NULL;
+        int left_behind = 0;
         while (*link && docs < preferred && n < max_tasks) {
             fl_task *q = *link;
             /* Jina 3.22+: a batch never exceeds the preferred size. */
             if (!batchable(batch[0], q) || docs + df_docs_len(q->docs) > preferred) {
+                left_behind = 1;
                 prev = q;
                 link = &q->next;
                 continue;
@@ -631,7 +674,9 @@ static size_t collect_batch(fl_instance *in, fl_task **batch, size_t max_tasks, 
             batch[n++] = q;
             docs += df_docs_len(q->docs);
         }
-        if (docs >= preferred || n >= max_tasks || in->stop) break;
+        /* Waiting makes sense only while nothing else is queued: a request
+         * that cannot join must not wait for this batch's timeout. */
+        if (docs >= preferred || n >= max_tasks || in->stop || left_behind) break;
         if (pthread_cond_timedwait(&in->cv, &in->mu, &until) == ETIMEDOUT) break;
     }
     pthread_mutex_unlock(&in->mu);
@@ -662,11 +707,15 @@ static void run_batch(fl_instance *in, fl_task *first, const df_value *policy)
                     .endpoint = first->req->endpoint,
                     .docs = all,
                     .parameters = first->req->params,
-                    .results = results};
+                    .results = results,
+                    .results_key = in->label};
     df_error err = DF_ERROR_INIT;
+    size_t *slots = df_arena_alloc(ba, n * sizeof *slots);
+    for (size_t i = 0; i < n; i++) slots[i] = task_begin(in, batch[i]->req);
     uint64_t t0 = now_ns(CLOCK_REALTIME);
     int rc = df_executor_call(in->ex, &call, &err);
     uint64_t t1 = now_ns(CLOCK_REALTIME);
+    for (size_t i = 0; i < n; i++) task_end(batch[i]->req, slots[i]);
     if (!rc && df_docs_len(call.docs) != df_docs_len(all))
         rc = df_error_set(
             &err, DF_E_INVALID_INPUT,
@@ -727,10 +776,11 @@ static fl_response *time_out_locked(fl_req *r)
     pthread_mutex_lock(&r->mu);
     fl_response *resp = NULL;
     if (!r->delivered) {
+        const char *who = req_blamed_locked(r, now_ns(CLOCK_MONOTONIC));
         char msg[256];
         snprintf(msg, sizeof msg, "request timed out (timeout_send)%s%s; it may still be working",
-                 r->running ? " waiting for " : "", r->running ? r->running : "");
-        req_fail_locked(r, DF_E_TIMEOUT, r->running, msg);
+                 who ? " waiting for " : "", who ? who : "");
+        req_fail_locked(r, DF_E_TIMEOUT, who, msg);
         r->delivered = 1;
         resp = build_response(r, 0);
     }
@@ -746,8 +796,7 @@ static void *watchdog_main(void *arg)
         uint64_t now = now_ns(CLOCK_MONOTONIC), next = 0;
         for (fl_req *r = f->inflight; r; r = r->next_inflight) {
             pthread_mutex_lock(&r->mu);
-            uint64_t due = r->deadline_ns;
-            if (r->node_deadline_ns && (!due || r->node_deadline_ns < due)) due = r->node_deadline_ns;
+            uint64_t due = req_due_locked(r);
             int delivered = r->delivered;
             pthread_mutex_unlock(&r->mu);
             if (!due || delivered) continue;
@@ -1184,4 +1233,25 @@ void df_flow_close(df_flow *f, uint64_t drain_ms)
     pthread_cond_destroy(&f->cv);
     pthread_mutex_destroy(&f->mu);
     free(f);
+}
+
+static size_t add_endpoint(const char **out, size_t n, size_t max, const char *ep)
+{
+    for (size_t i = 0; i < n && i < max; i++)
+        if (strcmp(out[i], ep) == 0) return n;
+    if (n < max) out[n] = ep;
+    return n + 1;
+}
+
+size_t df_flow_endpoints(const df_flow *f, const char **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_nodes; i++) {
+        const fl_node *node = &f->nodes[i];
+        if (!node->instances) continue;
+        const df_executor *ex = node->instances[0].ex;
+        for (size_t k = 0; ex && k < df_executor_endpoint_count(ex); k++)
+            n = add_endpoint(out, n, max, df_executor_endpoint_at(ex, k));
+    }
+    return n;
 }

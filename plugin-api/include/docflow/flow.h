@@ -88,6 +88,11 @@ int df_flow_post(df_flow *f, df_flow_request *req, df_flow_done_fn done, void *c
 df_flow_response *df_flow_call(df_flow *f, df_flow_request *req, df_error *err);
 void df_flow_response_free(df_flow_response *resp);
 
+/* The distinct endpoints the flow's executors bind (not counting default
+ * handlers), up to `max`; returns how many there are. Strings live as long
+ * as the flow. */
+size_t df_flow_endpoints(const df_flow *f, const char **out, size_t max);
+
 /* Requests currently in flight (for metrics and back-pressure). */
 int df_flow_in_flight(const df_flow *f);
 const df_flow_config *df_flow_config_of(const df_flow *f);
