@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "docflow/json_codec.h"
@@ -63,6 +64,15 @@ int df_cli_write_file(const char *path, const void *data, size_t len, df_error *
         int e = write_all(STDOUT_FILENO, data, len);
         return e ? df_error_set(err, DF_E_IO, "stdout: %s", strerror(e)) : DF_OK;
     }
+    /* A device, FIFO or symlink to one (/dev/null, /dev/stdout) is written
+     * in place: renaming a temp file over it would replace the device. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        int e = fd < 0 ? errno : write_all(fd, data, len);
+        if (fd >= 0) close(fd);
+        return e ? df_error_set(err, DF_E_IO, "%s: %s", path, strerror(e)) : DF_OK;
+    }
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 32);
     if (!tmp) abort();
@@ -110,5 +120,22 @@ df_value *df_cli_parameters(df_arena *a, const char *json, df_error *err)
         return NULL;
     }
     return v;
+}
+
+
+/* --context KEY=VALUE pairs -> a map for ${{ KEY }}. */
+df_value *df_cli_context(df_arena *a, const char *const *pairs, int n, df_error *err)
+{
+    df_value *ctx = df_value_new_map(a);
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(pairs[i], '=');
+        if (!eq || eq == pairs[i]) {
+            df_error_set(err, DF_E_INVALID_INPUT, "--context '%s': expected KEY=VALUE", pairs[i]);
+            return NULL;
+        }
+        char *key = df_arena_strndup(a, pairs[i], (size_t)(eq - pairs[i]));
+        df_value_put_string(ctx, key, eq + 1);
+    }
+    return ctx;
 }
 

@@ -18,6 +18,8 @@ enum { DF_EXIT_OK = 0, DF_EXIT_FAILURE = 1, DF_EXIT_USAGE = 2 };
 
 int df_cmd_call(int argc, char **argv);
 int df_cmd_post(int argc, char **argv);
+int df_cmd_ping(int argc, char **argv);
+int df_cmd_run(int argc, char **argv);
 int df_cmd_validate(int argc, char **argv);
 int df_cmd_plot(int argc, char **argv);
 
@@ -32,6 +34,8 @@ int df_cli_write_file(const char *path, const void *data, size_t len, df_error *
 /* Decodes JSON lines (blank lines skipped) into `out`; errors name
  * "<label>:<line>". */
 int df_cli_decode_jsonl(df_docs *out, const df_buf *in, const char *label, df_error *err);
+/* --context KEY=VALUE pairs -> a map of strings (NULL on a bad pair). */
+df_value *df_cli_context(df_arena *a, const char *const *pairs, int n, df_error *err);
 /* --parameters JSON: a JSON object (NULL json: an empty map). */
 df_value *df_cli_parameters(df_arena *a, const char *json, df_error *err);
 
@@ -43,5 +47,12 @@ int df_cli_context_arg(df_arena *a, df_value *context, const char *arg, df_error
  * df_flow_config_free. */
 struct df_flow_config *df_cli_check_flow(df_arena *a, const char *cmd, const char *path,
                                          const df_value *context);
+
+/* hub:// in flows (hub_resolver.c): registers the resolver that runs
+ * `docflow-hub resolve` (df_flow_set_hub_resolver), and takes docflow-host's
+ * hub option out of argv for run, post, validate and plot: --registry URL
+ * (else $DOCFLOW_REGISTRY). The policy: $DOCFLOW_HUB_PULL, else the flow's
+ * with.hub_pull, else missing. Call first in main; returns the new argc. */
+int df_host_hub_setup(int argc, char **argv);
 
 #endif

@@ -14,18 +14,26 @@ static void usage(FILE *out)
             "usage: docflow-host <command> [options]\n"
             "\n"
             "commands:\n"
+            "  run FLOW                    serve a flow over HTTP (Jina's HTTP API)\n"
             "  call CONFIG --on ENDPOINT   run one executor on documents (JSON lines), no flow\n"
             "  post --flow FLOW --on EP    send documents through a flow run in this process\n"
+            "  post --host URL --on EP     send documents to a running gateway (HTTP)\n"
+            "  ping URL                    check that a gateway answers (GET /status)\n"
             "  validate FLOW.yml           check a flow YAML: every error, or a summary\n"
             "  plot FLOW.yml [-o FILE]     draw a flow (Graphviz DOT, Mermaid, SVG, PNG)\n"
             "  version                     print the version and the executor ABI version\n"
             "  help                        this text\n"
+            "\n"
+            "run, post --flow, validate and plot also take --registry URL: where uses:\n"
+            "hub://... executors missing locally are pulled from (default $DOCFLOW_REGISTRY;\n"
+            "the flow's with.hub_pull or $DOCFLOW_HUB_PULL: missing, always or never).\n"
             "\n"
             "Run 'docflow-host <command> --help' for a command's options.\n");
 }
 
 int main(int argc, char **argv)
 {
+    argc = df_host_hub_setup(argc, argv); /* uses: hub://... (hub_resolver.c) */
     if (argc < 2) {
         usage(stderr);
         return DF_EXIT_USAGE;
@@ -33,6 +41,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "call") == 0) return df_cmd_call(argc - 1, argv + 1);
     if (strcmp(cmd, "post") == 0) return df_cmd_post(argc - 1, argv + 1);
+    if (strcmp(cmd, "ping") == 0) return df_cmd_ping(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return df_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0) return df_cmd_validate(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0) return df_cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

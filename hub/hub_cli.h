@@ -28,6 +28,7 @@ int hub_cmd_rm(int argc, char **argv);
 int hub_cmd_install(int argc, char **argv);
 int hub_cmd_login(int argc, char **argv);
 int hub_cmd_logout(int argc, char **argv);
+int hub_cmd_resolve(int argc, char **argv);
 
 /* The options any command may take; each command names the ones it accepts. */
 typedef struct hub_cli_opts {

@@ -31,6 +31,9 @@ static void usage(FILE *out)
             "  login URL -u USER --password-stdin\n"
             "                             check and store credentials for a registry\n"
             "  logout URL                 forget them\n"
+            "  resolve hub://NS/NAME[:VER]\n"
+            "                             print the config.yml a flow's uses: hub://... loads\n"
+            "                             (pulling it when missing; what docflow-host runs)\n"
             "  version                    print the version and the executor ABI version\n"
             "\n"
             "ID: " HUB_IDENT_GRAMMAR ".\n"
@@ -46,7 +49,7 @@ static const struct {
     {"new", hub_cmd_new},       {"build", hub_cmd_build},     {"push", hub_cmd_push},
     {"pull", hub_cmd_pull},     {"list", hub_cmd_list},       {"inspect", hub_cmd_inspect},
     {"rm", hub_cmd_rm},         {"install", hub_cmd_install}, {"login", hub_cmd_login},
-    {"logout", hub_cmd_logout},
+    {"logout", hub_cmd_logout}, {"resolve", hub_cmd_resolve},
 };
 
 int main(int argc, char **argv)

@@ -1217,7 +1217,8 @@ static df_value *parse_list(decoder *dc)
         push_value(dc, item);
     }
     if (rc < 0) return NULL;
-    df_value *list = new_container(dc, DF_VALUE_LIST, dc->vals + base, NULL, dc->n_vals - base);
+    size_t n = dc->n_vals - base; /* the stacks are NULL until first used: no NULL + 0 */
+    df_value *list = new_container(dc, DF_VALUE_LIST, n ? dc->vals + base : NULL, NULL, n);
     dc->n_vals = base;
     return list;
 }
@@ -1240,9 +1241,9 @@ static df_value *parse_map(decoder *dc)
         push_value(dc, item);
     }
     if (rc < 0) return NULL;
-    map_key *keys = dc->keys + kbase;
-    df_value **vals = dc->vals + base;
     size_t n = dc->n_vals - base, *first;
+    map_key *keys = n ? dc->keys + kbase : NULL; /* NULL until first used: no NULL + 0 */
+    df_value **vals = n ? dc->vals + base : NULL;
     if (find_duplicates(dc, keys, n, &first)) {
         size_t kept = 0;
         for (size_t i = 0; i < n; i++)
@@ -1670,7 +1671,7 @@ static int parse_scores(decoder *dc, df_score_list *list)
     }
     if (rc < 0) return -1;
     size_t n = dc->n_keys - kbase, kept = 0;
-    if (find_duplicates(dc, dc->keys + kbase, n, &first)) {
+    if (n && find_duplicates(dc, dc->keys + kbase, n, &first)) {
         df_named_score *items = list->items + (list->n - n);
         for (size_t i = 0; i < n; i++)
             if (first[i] != i) items[first[i]] = items[i];
@@ -2111,9 +2112,9 @@ static df_value *parse_envelope(decoder *dc, df_docs *docs, const char *docs_key
         push_value(dc, item);
     }
     if (rc < 0) return NULL;
-    map_key *keys = dc->keys + kbase;
-    df_value **vals = dc->vals + base;
     size_t n = dc->n_vals - base, *first;
+    map_key *keys = n ? dc->keys + kbase : NULL; /* NULL until first used: no NULL + 0 */
+    df_value **vals = n ? dc->vals + base : NULL;
     if (find_duplicates(dc, keys, n, &first)) {
         size_t kept = 0;
         for (size_t i = 0; i < n; i++)

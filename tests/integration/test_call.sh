@@ -103,6 +103,16 @@ assert len(lines) == 4 and all(len(d["embedding"]) == 8 for d in lines)
 assert lines[2]["id"] == "doc-with-tags" and lines[2]["tags"]["rank"] == 3
 '
 
+# --- output to a device is written in place, never replaced ------------------
+mkfifo "$TMP/fifo"
+(cat "$TMP/fifo" >"$TMP/from-fifo") &
+run_host call "$ECHO_CFG" --on /index --input "$INPUT" --output "$TMP/fifo" --results /dev/null
+wait
+expect_rc "output to a FIFO exit" 0
+check "the FIFO is still a FIFO" test -p "$TMP/fifo"
+check "the FIFO's reader got the documents" test "$(wc -l <"$TMP/from-fifo")" -eq 4
+check "/dev/null is still a device" test -c /dev/null
+
 # --- errors: bad input stops before anything is written -----------------------
 printf '{"text":"ok"}\n{"text": "fine"}\n{"text": oops}\n' >"$TMP/bad.jsonl"
 run_host call "$ECHO_CFG" --on /index --input "$TMP/bad.jsonl" --output "$TMP/never.jsonl"

@@ -49,7 +49,7 @@ bad_unreachable_join.yml|bad_unreachable_join.yml:10:16: join 'join' waits for e
 bad_jtype.yml|bad_jtype.yml:1:8: 'jtype: Deployment' is not a flow
 bad_missing_uses_file.yml|bad_missing_uses_file.yml:4:11: uses: executor YAML 'executors/nowhere.yml' not found
 bad_missing_plugin.yml|bad_missing_plugin.yml:4:11: uses: plugin 'no-such-plugin.so' not found
-bad_hub.yml|bad_hub.yml:4:11: uses: hub:// executors need docflow-hub (not available in this build)
+bad_hub.yml|bad_hub.yml:4:11: uses: hub://jina/TextEncoder:1.0: bad identifier 'jina/TextEncoder:1.0': the name 'TextEncoder' must be lowercase
 bad_when.yml|bad_when.yml:5:11: when.tags__lang: unknown operator '$equals'
 bad_executor_yaml.yml|executors/no_jtype.yml:2:1: missing 'jtype'
 bad_name.yml|bad_name.yml:5:11: name "../escape" may only use letters, digits

@@ -18,6 +18,11 @@ typedef struct bench_config {
     size_t text_len; /* characters of text per document */
     int repeat;      /* timed samples per measurement; the median is reported */
     size_t calls;    /* df_executor_call invocations per dispatch sample */
+    /* --flow */
+    size_t flow_docs;        /* documents per request of the large requests (100) */
+    int flow_window;         /* requests in flight of the concurrent runs (16) */
+    unsigned flow_sample_ms; /* length of one timed sample */
+    unsigned flow_idle_ms;   /* how long the idle flow is watched */
 } bench_config;
 
 /* Seconds per iteration over the timed samples (warm-up excluded). */
@@ -89,5 +94,52 @@ int bench_codecs(const bench_config *cfg, bench_figure out[BENCH_CODEC_COUNT], i
 /* Loads the no-op executor and measures df_executor_call on a one-document
  * request. DF_OK or an error (loading failed, a call failed). */
 int bench_dispatch(const bench_config *cfg, bench_figure *out, df_error *err);
+
+/* Most requests --in-flight may keep in flight. */
+#define BENCH_MAX_IN_FLIGHT 64
+
+/* p50 and p99 of `count` samples, in microseconds. */
+typedef struct bench_percentiles {
+    double p50, p99;
+    size_t count;
+} bench_percentiles;
+
+/* One flow configuration: `executors` BenchNoop executors in a chain,
+ * requests of `docs` documents, `in_flight` of them kept in flight. */
+typedef struct bench_flow_figure {
+    int executors;
+    size_t docs;
+    int in_flight;
+    double rps_median, rps_best; /* requests/s over the samples */
+    size_t requests;             /* completed in the timed samples */
+    bench_percentiles e2e;       /* df_flow_post to the done callback */
+    bench_percentiles hop;       /* routes: end of executor i to start of i+1 */
+    bench_percentiles in;        /* df_flow_post to the first executor's start */
+    bench_percentiles out;       /* the last executor's end to the callback */
+    bench_percentiles exec;      /* routes: an executor's start to its end */
+} bench_flow_figure;
+
+/* CPU of the process while the flows sit open and idle. */
+typedef struct bench_idle {
+    double wall_s, user_s, sys_s;
+    double cpu_percent; /* of one core */
+    long wakeups;       /* context switches of every thread */
+} bench_idle;
+
+typedef struct bench_flow_report {
+    /* 3 executors: {1, flow_docs} docs x {1, flow_window} in flight, then
+     * 1 executor, 1 doc, {1, flow_window} in flight. */
+    bench_flow_figure figures[6];
+    int n_figures;
+    bench_percentiles hop_diff; /* (e2e of 3 executors - e2e of 1) / 2, 1 doc, 1 in flight */
+    double build_us[2];         /* building a request of 1 / flow_docs documents */
+    bench_idle idle;
+} bench_flow_report;
+
+/* Opens flows of 3 and of 1 BenchNoop executors from YAML, drives them
+ * in-process with df_flow_post and measures throughput, latency per hop
+ * and idle CPU. DF_OK or an error (a flow that would not open, a request
+ * that failed or came back with the wrong documents or routes). */
+int bench_flow(const bench_config *cfg, bench_flow_report *rep, df_error *err);
 
 #endif
