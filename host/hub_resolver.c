@@ -175,6 +175,8 @@ static void drain(capture *c, size_t n)
             if (c[i].buf.len < CAPTURE_MAX) df_buf_append(&c[i].buf, chunk, (size_t)got);
         }
     }
+    for (size_t i = 0; i < n; i++) /* after a poll failure: docflow-hub gets EPIPE */
+        if (c[i].fd >= 0) close(c[i].fd);
 }
 
 static void trim(df_buf *b)

@@ -598,7 +598,10 @@ void hub_host_platform(char *buf, size_t cap)
     for (; u.sysname[i] && i + 1 < sizeof u.sysname; i++)
         u.sysname[i] =
             (char)((u.sysname[i] >= 'A' && u.sysname[i] <= 'Z') ? u.sysname[i] + 32 : u.sysname[i]);
-    snprintf(buf, cap, "%s-%s", u.sysname, u.machine);
+    /* Truncation is fine (platform names are short); checked rather than
+     * ignored so -O3's -Wformat-truncation sees it handled. */
+    int n = snprintf(buf, cap, "%s-%s", u.sysname, u.machine);
+    if (n < 0 || (size_t)n >= cap) buf[cap ? cap - 1 : 0] = '\0';
 }
 
 int hub_manifest_check_host(const hub_manifest *m, const char *ref, df_error *err)

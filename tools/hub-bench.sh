@@ -53,7 +53,7 @@ done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hub-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
-# shellcheck source=../tests/integration/registry.sh
+# shellcheck source=/dev/null
 source "$SRC/tests/integration/registry.sh" # chains its EXIT trap before ours
 unset DOCFLOW_REGISTRY DOCFLOW_HUB_PULL SOURCE_DATE_EPOCH
 die() { echo "hub-bench.sh: $*" >&2; exit 1; }
@@ -102,9 +102,9 @@ timed() {
     printf '%-30s median %6.3f s  (runs: %s)\n' "$name" "$median" "${times[*]}" >&2
 }
 
-fresh_home() { rm -rf "$TMP/home"; }
-no_unpacked() { rm -rf "$STORE/executors"; }
-fresh_layout() { rm -rf "$TMP/layout"; }
+fresh_home() { rm -rf "${TMP:?}/home"; }
+no_unpacked() { rm -rf "${STORE:?}/executors"; }
+fresh_layout() { rm -rf "${TMP:?}/layout"; }
 fresh_registry() { registry_stop; registry_start >/dev/null; }
 keep() { :; }
 
@@ -116,6 +116,7 @@ hub_pull_registry() { DOCFLOW_HOME=$TMP/home "$HUB" pull "$ID" --registry "$REG_
 skopeo_push() { "${SKOPEO[@]}" --dest-tls-verify=false "oci:$STORE/hub:$ID" "docker://$REG_HOSTPORT/$ID"; }
 skopeo_pull() { "${SKOPEO[@]}" --src-tls-verify=false "docker://$REG_HOSTPORT/$ID" "oci:$TMP/layout:$ID"; }
 
+LOAD=$(cut -d' ' -f1 /proc/loadavg)
 registry_start >/dev/null || die "docker-registry did not start"
 timed "hub push -> local store" fresh_home hub_push_local
 timed "hub pull <- local store" no_unpacked hub_pull_local
@@ -135,8 +136,8 @@ registry_stop
 # ---- the report --------------------------------------------------------------------------------------
 MB=$(awk -v b="$BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')
 echo "Package: $ID, tarball $BYTES bytes ($MB MB, data/random.bin ${SIZE_MB} MiB); median of $REPEAT runs."
-echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(uname -sr), $(df -T "$TMP" | awk 'NR == 2 { print $2 }') at ${TMPDIR:-/tmp}; $("$HUB" version), $(skopeo --version), docker-registry $(docker-registry --version 2>/dev/null | awk '{ print $3 }')."
-echo "Build: $(grep -m1 '^CMAKE_BUILD_TYPE' "$BUILD/CMakeCache.txt" 2>/dev/null | cut -d= -f2 || echo unknown)."
+echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(uname -sr), $(df -T "$TMP" | awk 'NR == 2 { print $2 }') at ${TMPDIR:-/tmp}, load average $LOAD at the start; $("$HUB" version), $(skopeo --version), docker-registry $(docker-registry --version 2>/dev/null | awk '{ print $3 }')."
+echo "Build: $BUILD, C flags: $(sed -n 's/^C_FLAGS = //p' "$BUILD/hub/CMakeFiles/docflow_hub.dir/flags.make" 2>/dev/null || echo unknown)."
 echo
 echo "| operation | seconds (median) | MB/s | runs (s) |"
 echo "|---|---:|---:|---|"
