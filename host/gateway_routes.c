@@ -273,9 +273,12 @@ static int post_data(gw *g, int idx, gw_conn *c, const df_http_request *r, const
     gw_pending *p = pending_new(g, idx, c, endpoint);
     p->protobuf = is_protobuf(r);
     df_error err = DF_ERROR_INIT;
-    int rc = p->protobuf ? df_request_decode_protobuf((const uint8_t *)r->body, r->body_len,
-                                                      endpoint, &p->req, &err)
-                         : df_request_decode_json(r->body, r->body_len, endpoint, &p->req, &err);
+    /* An empty body is a request without documents (curl -X POST /index). */
+    const char *body = r->body_len ? r->body : (p->protobuf ? "" : "{}");
+    size_t body_len = r->body_len ? r->body_len : (p->protobuf ? 0 : 2);
+    int rc = p->protobuf ? df_request_decode_protobuf((const uint8_t *)body, body_len, endpoint,
+                                                      &p->req, &err)
+                         : df_request_decode_json(body, body_len, endpoint, &p->req, &err);
     if (rc) {
         gw_respond_error(g, c, 400, err.msg, c->keep_alive);
         df_metrics_observe_refused(g->metrics, endpoint, 400);
@@ -283,6 +286,9 @@ static int post_data(gw *g, int idx, gw_conn *c, const df_http_request *r, const
         pending_free(p);
         return 1;
     }
+    /* Jina: the CRUD and executor routes serve their own path whatever the
+     * body says; only /post takes execEndpoint from the body. */
+    if (strcmp(endpoint, "/") != 0) p->req.endpoint = df_arena_strdup(p->req.arena, endpoint);
     free(p->endpoint);
     p->endpoint = strdup(p->req.endpoint ? p->req.endpoint : endpoint);
     if (p->req.target_executor) p->target = strdup(p->req.target_executor);

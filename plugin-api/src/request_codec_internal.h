@@ -38,7 +38,8 @@ static inline int req_exception_code(const char *name)
  * executor that failed the request, the code's name for any other. */
 static inline const char *req_route_message(const df_flow_response *r, const df_flow_route *rt)
 {
-    if (r->error && r->error_executor && rt->executor && strcmp(rt->executor, r->error_executor) == 0)
+    if (r->error && r->error_executor && rt->executor &&
+        strcmp(rt->executor, r->error_executor) == 0)
         return r->error;
     return df_rc_name(rt->status);
 }

@@ -120,8 +120,7 @@ static int parse_time(const char *s, size_t len, uint64_t *out)
         (mi = take_digits(&p, end, 2)) < 0 || mi > 59 || !take_char(&p, end, ":") ||
         (sec = take_digits(&p, end, 2)) < 0 || sec > 60)
         return -1;
-    if (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400)))
-        return -1;
+    if (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))) return -1;
     uint64_t frac = 0, scale = 1000000000u;
     if (take_char(&p, end, ".")) {
         const char *digits = p;
@@ -137,8 +136,8 @@ static int parse_time(const char *s, size_t len, uint64_t *out)
         off = sign * (oh * 3600 + om * 60);
     }
     if (p != end) return -1;
-    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-                   sec - off;
+    int64_t secs =
+        days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - off;
     if (secs < 0 || (uint64_t)secs > UINT64_MAX / 1000000000u - 1) return -1;
     *out = (uint64_t)secs * 1000000000u + frac;
     return 0;
@@ -291,8 +290,8 @@ static field member(const char *parent, const df_value *m, const char *camel, co
 
 static int field_fail(df_error *err, const field *f, const char *what)
 {
-    return df_error_set(err, DF_E_INVALID_INPUT, "%s%s%s: %s", f->parent,
-                        f->parent[0] ? "." : "", f->name, what);
+    return df_error_set(err, DF_E_INVALID_INPUT, "%s%s%s: %s", f->parent, f->parent[0] ? "." : "",
+                        f->name, what);
 }
 
 static int field_expected(df_error *err, const field *f, const char *expected)

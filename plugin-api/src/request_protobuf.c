@@ -294,8 +294,8 @@ static int time_from_pb(const Google__Protobuf__Timestamp *t, size_t i, const ch
     if (t->seconds < 0 || (uint64_t)t->seconds >= UINT64_MAX / 1000000000u || t->nanos < 0 ||
         t->nanos > 999999999)
         return df_error_set(err, DF_E_INVALID_INPUT,
-                            "routes[%zu].%s: a time before 1970 or out of range (%lld s, %d ns)",
-                            i, name, (long long)t->seconds, (int)t->nanos);
+                            "routes[%zu].%s: a time before 1970 or out of range (%lld s, %d ns)", i,
+                            name, (long long)t->seconds, (int)t->nanos);
     *ns = (uint64_t)t->seconds * 1000000000u + (uint64_t)t->nanos;
     return DF_OK;
 }
@@ -319,8 +319,8 @@ static int routes_from_pb(const envelope *e, df_flow_response *out, df_error *er
     return DF_OK;
 }
 
-int df_response_decode_protobuf(df_arena *a, const uint8_t *body, size_t len,
-                                df_flow_response *out, df_error *err)
+int df_response_decode_protobuf(df_arena *a, const uint8_t *body, size_t len, df_flow_response *out,
+                                df_error *err)
 {
     envelope e;
     memset(out, 0, sizeof *out);
@@ -428,9 +428,9 @@ static char *pb_str(const char *s)
 }
 
 /* A failure's StatusProto, in caller-provided structs. */
-static Jina__StatusProto *failure_to_pb(Jina__StatusProto *st, Jina__StatusProto__ExceptionProto *ex,
-                                        char **arg, int code, const char *msg,
-                                        const char *executor)
+static Jina__StatusProto *failure_to_pb(Jina__StatusProto *st,
+                                        Jina__StatusProto__ExceptionProto *ex, char **arg, int code,
+                                        const char *msg, const char *executor)
 {
     *st = (Jina__StatusProto)JINA__STATUS_PROTO__INIT;
     *ex = (Jina__StatusProto__ExceptionProto)JINA__STATUS_PROTO__EXCEPTION_PROTO__INIT;
@@ -466,8 +466,7 @@ static void put_route(df_buf *b, const df_flow_response *r, const df_flow_route 
     put_message(b, F_ROUTES, &m.base);
 }
 
-void df_response_encode_protobuf(df_buf *b, const df_flow_response *r,
-                                 const char *target_executor)
+void df_response_encode_protobuf(df_buf *b, const df_flow_response *r, const char *target_executor)
 {
     Jina__HeaderProto h = JINA__HEADER_PROTO__INIT;
     Jina__StatusProto st;

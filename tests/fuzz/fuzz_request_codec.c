@@ -82,11 +82,11 @@ static void fuzz_request(int protobuf, const uint8_t *data, size_t size)
     }
     if (!q.endpoint || !q.docs) die("request: decoded without endpoint or docs", NULL);
     df_buf b = DF_BUF_INIT;
-    (protobuf ? df_request_encode_protobuf : df_request_encode_json)(&b, q.endpoint, q.docs,
-                                                                     q.parameters,
-                                                                     q.target_executor);
+    (protobuf ? df_request_encode_protobuf
+              : df_request_encode_json)(&b, q.endpoint, q.docs, q.parameters, q.target_executor);
     if (decode_request(protobuf, b.data, b.len, &back, &err) != DF_OK) {
-        if (protobuf || !only_float32_range(&err)) die("request: our own bytes do not decode", &err);
+        if (protobuf || !only_float32_range(&err))
+            die("request: our own bytes do not decode", &err);
     } else {
         if (!same_str(q.endpoint, back.endpoint) ||
             !same_str(q.target_executor, back.target_executor))
@@ -150,7 +150,8 @@ static void fuzz_response(int protobuf, const uint8_t *data, size_t size)
     df_buf b = DF_BUF_INIT;
     (protobuf ? df_response_encode_protobuf : df_response_encode_json)(&b, &r, "target");
     if (decode_response(protobuf, b2, b.data, b.len, &back, &err) != DF_OK) {
-        if (protobuf || !only_float32_range(&err)) die("response: our own bytes do not decode", &err);
+        if (protobuf || !only_float32_range(&err))
+            die("response: our own bytes do not decode", &err);
     } else {
         same_response(protobuf, &r, &back);
     }

@@ -145,8 +145,8 @@ static df_flow_response failed_response(df_arena *a, int status)
     r.n_routes = 2;
     r.routes = df_arena_calloc(a, 2 * sizeof *r.routes);
     r.routes[0] = (df_flow_route){"encoder", SAMPLE_NS, SAMPLE_NS + 1500123, DF_OK};
-    r.routes[1] = (df_flow_route){"indexer/shard-1", SAMPLE_NS + 1600000, SAMPLE_NS + 2000999,
-                                  status};
+    r.routes[1] =
+        (df_flow_route){"indexer/shard-1", SAMPLE_NS + 1600000, SAMPLE_NS + 2000999, status};
     r.status = status;
     r.error = status ? "indexer/shard-1: disk full \"/var\"" : NULL;
     r.error_executor = status ? "indexer/shard-1" : NULL;
@@ -197,6 +197,32 @@ static json_t *parse_json(const df_buf *b)
 static const char *jstr(json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
+}
+
+/* ---- the JSON codec's envelope entry point ------------------------------------ */
+
+static void test_json_envelope_splits_documents_from_members(void)
+{
+    const char *body = "{\"a\":1,\"items\":[{\"id\":\"x\"}],\"b\":{\"c\":[true]},\"a\":2}";
+    df_arena *a = df_arena_new(0);
+    df_docs *docs = df_docs_new(a);
+    df_value *m = NULL;
+    df_error err = DF_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(df_json_decode_envelope(docs, &m, body, strlen(body), "items", &err),
+                          DF_OK);
+    CU_ASSERT_EQUAL(df_docs_len(docs), 1);
+    CU_ASSERT_EQUAL_FATAL(df_value_len(m), 2); /* the documents are not a member */
+    CU_ASSERT_STRING_EQUAL(df_value_key_at(m, 0), "a");
+    CU_ASSERT_EQUAL(df_value_number(df_value_at(m, 0)), 2);
+    CU_ASSERT_STRING_EQUAL(df_value_key_at(m, 1), "b");
+    CU_ASSERT_EQUAL(df_json_decode_envelope(docs, &m, "{}", 2, "items", &err), DF_OK);
+    CU_ASSERT_EQUAL(df_value_len(m), 0);
+    const char *bad = "{\"items\":[{}],\"x\":}";
+    CU_ASSERT_EQUAL(df_json_decode_envelope(docs, &m, bad, strlen(bad), "items", &err),
+                    DF_E_INVALID_INPUT);
+    CU_ASSERT_PTR_NULL(m);
+    CU_ASSERT(contains(err.msg, "x: invalid JSON at byte 18 (line 1, column 19): unexpected '}'"));
+    df_arena_free(a);
 }
 
 /* ---- JSON requests (server side) ------------------------------------------ */
@@ -259,8 +285,8 @@ static void test_request_json_accepts_data_as_docs_object_null_or_absent(void)
     CU_ASSERT_STRING_EQUAL(df_doc_str(df_docs_get(q.docs, 1), DF_FIELD_ID), "b");
     df_arena_free(q.arena);
 
-    const char *empty[] = {"{\"data\":null}", "{}", "{\"data\":{\"docs\":null}}",
-                           "{\"data\":{}}", " {\"data\" : [ ] } "};
+    const char *empty[] = {"{\"data\":null}", "{}", "{\"data\":{\"docs\":null}}", "{\"data\":{}}",
+                           " {\"data\" : [ ] } "};
     for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
         q = new_request();
         CU_ASSERT_EQUAL(decode_json_request(&q, empty[i], &err), DF_OK);
@@ -331,8 +357,9 @@ static void test_request_json_errors_name_the_field(void)
                               "targetExecutor: expected a string, got an object");
     expect_json_request_error("{\"execEndpoint\":\"/a\\u0000b\"}",
                               "execEndpoint: must not contain a NUL character");
-    expect_json_request_error("{\"data\": [{\"text\": \"a\"},]}",
-                              "data[1]: invalid JSON at byte 24 (line 1, column 25): unexpected ']'");
+    expect_json_request_error(
+        "{\"data\": [{\"text\": \"a\"},]}",
+        "data[1]: invalid JSON at byte 24 (line 1, column 25): unexpected ']'");
     expect_json_request_error("{\"data\":[],\n \"parameters\": {\"k\": tru}}",
                               "invalid JSON at byte 33 (line 2, column 22)");
     expect_json_request_error("{\"data\":[]} x", "unexpected data after the JSON value");
@@ -436,8 +463,8 @@ static void test_request_json_encoding_is_jinas_body(void)
 /* ---- protobuf requests (server side) --------------------------------------- */
 
 /* A DataRequestProto packed by protobuf-c, as a Jina client builds it. */
-static void pack_request(df_buf *out, const char *request_id, uint32_t timeout,
-                         const df_docs *docs, int as_bytes)
+static void pack_request(df_buf *out, const char *request_id, uint32_t timeout, const df_docs *docs,
+                         int as_bytes)
 {
     df_buf docs_bytes = DF_BUF_INIT;
     df_pb_encode_docs(&docs_bytes, docs);
@@ -785,10 +812,11 @@ static void test_response_json_decodes_jinas_sample_and_other_spellings(void)
 
     /* The body Jina's HTTP gateway sends for a network error: snake_case,
      * a status with the enum's name, no routes or data. */
-    const char *net = "{\"header\": {\"request_id\": \"r1\", \"exec_endpoint\": \"/s\", \"status\": "
-                      "{\"code\": \"ERROR\", \"description\": \"connection refused\", "
-                      "\"exception\": {\"name\": \"InternalNetworkError\", \"stacks\": [\"x\"], "
-                      "\"executor\": \"\"}}}, \"parameters\": null, \"data\": null}";
+    const char *net =
+        "{\"header\": {\"request_id\": \"r1\", \"exec_endpoint\": \"/s\", \"status\": "
+        "{\"code\": \"ERROR\", \"description\": \"connection refused\", "
+        "\"exception\": {\"name\": \"InternalNetworkError\", \"stacks\": [\"x\"], "
+        "\"executor\": \"\"}}}, \"parameters\": null, \"data\": null}";
     CU_ASSERT_EQUAL_FATAL(df_response_decode_json(a, net, strlen(net), &r, &err), DF_OK);
     CU_ASSERT_STRING_EQUAL(r.request_id, "r1");
     CU_ASSERT_STRING_EQUAL(r.endpoint, "/s");
@@ -861,11 +889,10 @@ static void test_response_json_parses_rfc3339_variants(void)
         {"2024-02-29T00:00:00Z", 1709164800000000000ull},
         {"2000-02-29T00:00:00Z", 951782400000000000ull},
     };
-    static const char *bad[] = {"2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z",
-                                "2022-04-01T13:11:57", "2022-04-01T24:00:00Z",
-                                "2022-04-01T13:11:57.Z", "2022-4-01T13:11:57Z",
-                                "2022-04-01T13:11:57+0100", "2022-04-01T13:11:57Zjunk",
-                                "3000-01-01T00:00:00Z"};
+    static const char *bad[] = {
+        "2023-02-29T00:00:00Z",     "1900-02-29T00:00:00Z",     "2022-04-01T13:11:57",
+        "2022-04-01T24:00:00Z",     "2022-04-01T13:11:57.Z",    "2022-4-01T13:11:57Z",
+        "2022-04-01T13:11:57+0100", "2022-04-01T13:11:57Zjunk", "3000-01-01T00:00:00Z"};
     df_arena *a = df_arena_new(0);
     df_error err = DF_ERROR_INIT;
     df_flow_response r;
@@ -946,7 +973,7 @@ static void test_request_with_1000_docs_of_128d_embeddings_decodes_exactly(void)
     for (int protobuf = 0; protobuf < 2; protobuf++) {
         df_buf b = DF_BUF_INIT;
         (protobuf ? df_request_encode_protobuf : df_request_encode_json)(&b, "/index", docs, NULL,
-                                                                          NULL);
+                                                                         NULL);
         df_flow_request q = new_request();
         df_error err = DF_ERROR_INIT;
         CU_ASSERT_EQUAL_FATAL(decode_request_any(protobuf, &b, &q, &err), DF_OK);
@@ -975,6 +1002,7 @@ void df_test_register(void)
         const char *name;
         CU_TestFunc fn;
     } tests[] = {
+        TEST(test_json_envelope_splits_documents_from_members),
         TEST(test_request_json_decodes_jinas_sample_body),
         TEST(test_request_json_accepts_snake_case_and_camel_case_wins),
         TEST(test_request_json_accepts_data_as_docs_object_null_or_absent),

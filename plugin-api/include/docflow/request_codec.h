@@ -83,8 +83,7 @@ int df_request_decode_protobuf(const uint8_t *body, size_t len, const char *defa
 /* A response -> bytes appended to `b`. `target_executor` echoes the
  * request's (NULL: ""). */
 void df_response_encode_json(df_buf *b, const df_flow_response *r, const char *target_executor);
-void df_response_encode_protobuf(df_buf *b, const df_flow_response *r,
-                                 const char *target_executor);
+void df_response_encode_protobuf(df_buf *b, const df_flow_response *r, const char *target_executor);
 
 /* ========================================================================
  * Client side: the reverse
@@ -106,8 +105,8 @@ void df_request_encode_protobuf(df_buf *b, const char *endpoint, const df_docs *
  * status likewise. DF_OK, or DF_E_INVALID_INPUT with the field named. */
 int df_response_decode_json(df_arena *a, const char *body, size_t len, df_flow_response *out,
                             df_error *err);
-int df_response_decode_protobuf(df_arena *a, const uint8_t *body, size_t len,
-                                df_flow_response *out, df_error *err);
+int df_response_decode_protobuf(df_arena *a, const uint8_t *body, size_t len, df_flow_response *out,
+                                df_error *err);
 
 #ifdef __cplusplus
 }
