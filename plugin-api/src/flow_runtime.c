@@ -233,15 +233,20 @@ static fl_task *task_new(fl_req *r, fl_node *n, int role, df_arena *lane, df_doc
     return t;
 }
 
-/* Least outstanding work first among instances [first, first + n). */
+/* Least outstanding work first among instances [first, first + n); ties
+ * go round-robin (from a rotating start), so requests sent one at a time
+ * still spread over replicas and ANY-polled shards. */
 static fl_instance *pick_instance(fl_instance *base, int first, int n)
 {
-    fl_instance *best = &base[first];
+    static atomic_uint rotor;
+    int start = (int)(atomic_fetch_add(&rotor, 1) % (unsigned)n);
+    fl_instance *best = &base[first + start];
     int best_load = atomic_load(&best->outstanding);
-    for (int i = first + 1; i < first + n && best_load > 0; i++) {
-        int load = atomic_load(&base[i].outstanding);
+    for (int k = 1; k < n && best_load > 0; k++) {
+        fl_instance *cand = &base[first + (start + k) % n];
+        int load = atomic_load(&cand->outstanding);
         if (load < best_load) {
-            best = &base[i];
+            best = cand;
             best_load = load;
         }
     }

@@ -142,4 +142,9 @@ typedef struct bench_flow_report {
  * that failed or came back with the wrong documents or routes). */
 int bench_flow(const bench_config *cfg, bench_flow_report *rep, df_error *err);
 
+/* docflow-bench --indexer (indexer_bench.c): the VectorIndexer benchmark,
+ * with a command line of its own (argv[1] is "--indexer"). Returns the
+ * exit status. */
+int bench_indexer_main(int argc, char **argv);
+
 #endif

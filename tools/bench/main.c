@@ -29,6 +29,7 @@ static const char usage[] =
     "usage: docflow-bench [--docs N] [--dim D] [--repeat R] [--calls C] [--json]\n"
     "       docflow-bench --flow [--request-docs N] [--in-flight W] [--sample-ms MS]\n"
     "                     [--idle-ms MS] [--dim D] [--repeat R] [--calls C] [--json]\n"
+    "       docflow-bench --indexer [...]  (the VectorIndexer; see --indexer --help)\n"
     "\n"
     "Measures, on N documents each holding a 50-character text and a D-float\n"
     "embedding:\n"
@@ -368,7 +369,7 @@ static void print_flow_table(const bench_config *cfg, const bench_flow_report *f
            dispatch->label, ns_per_call(dispatch, 0), f->build_us[0], f->build_us[1],
            cfg->flow_docs);
     printf("idle: both flows open, nothing in flight, %.2f s: CPU %.3f%% of one core "
-           "(user %.1f ms, sys %.1f ms), %ld context switches\n\n",
+           "(user %.1f ms, sys %.1f ms), context switches: %ld\n\n",
            f->idle.wall_s, f->idle.cpu_percent, f->idle.user_s * 1e3, f->idle.sys_s * 1e3,
            f->idle.wakeups);
 
@@ -478,6 +479,9 @@ int main(int argc, char **argv)
                         .flow_sample_ms = 300,
                         .flow_idle_ms = 2000};
     int json = 0, flow = 0;
+    /* --indexer hands the command line to the VectorIndexer benchmark,
+     * which has options of its own (docflow-bench --indexer --help). */
+    if (argc > 1 && strcmp(argv[1], "--indexer") == 0) return bench_indexer_main(argc, argv);
     int rc = parse_args(argc, argv, &cfg, &json, &flow);
     if (rc) return rc > 0 ? 0 : 2;
     if (flow) return run_flow(&cfg, json);
