@@ -22,6 +22,7 @@ int df_cmd_ping(int argc, char **argv);
 int df_cmd_run(int argc, char **argv);
 int df_cmd_validate(int argc, char **argv);
 int df_cmd_plot(int argc, char **argv);
+int df_cmd_hello(int argc, char **argv);
 
 /* Prints "docflow-host <cmd>: <message>" on stderr. */
 void df_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

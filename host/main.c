@@ -14,6 +14,7 @@ static void usage(FILE *out)
             "usage: docflow-host <command> [options]\n"
             "\n"
             "commands:\n"
+            "  hello                       index and search handwritten digits, write a report\n"
             "  run FLOW                    serve a flow over HTTP (Jina's HTTP API)\n"
             "  call CONFIG --on ENDPOINT   run one executor on documents (JSON lines), no flow\n"
             "  post --flow FLOW --on EP    send documents through a flow run in this process\n"
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) return df_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0) return df_cmd_validate(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0) return df_cmd_plot(argc - 1, argv + 1);
+    if (strcmp(cmd, "hello") == 0) return df_cmd_hello(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("docflow-host %s (executor ABI %d.%d)\n", DOCFLOW_VERSION, DF_ABI_MAJOR,
                DF_ABI_MINOR);

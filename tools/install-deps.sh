@@ -9,7 +9,8 @@ libltdl-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
 libopenblas-dev liburing-dev libcunit1-dev libjansson-dev libcurl4-openssl-dev
 libarchive-dev libssl-dev
 protobuf-compiler python3 python3-protobuf
-docker-registry apache2-utils skopeo curl"
+docker-registry apache2-utils skopeo curl
+chromium"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,801 @@
+/*
+ * storage.c -- the VectorIndexer's workspace: opening it (lock, snapshot,
+ * log replay, torn-tail repair), durable appends, background compaction
+ * scheduling, and closing.
+ *
+ * Durability: an append is written and fdatasynced through io_uring in one
+ * linked chain before vx_storage_append returns, and a new segment's
+ * directory entry is fsynced before its first record is acknowledged. So
+ * every acknowledged write survives a SIGKILL or a power cut. A write that
+ * fails is truncated away, so the log never holds a half record in the
+ * middle; a crash can only leave one at the end of the newest segment,
+ * which open drops (each record carries its length and CRC-32C).
+ *
+ * The log records' and snapshot's layouts are in vector_index.h;
+ * compaction.c writes snapshots.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vector_index.h"
+
+struct vx_storage {
+    const df_host *host;
+    df_exec *exec;
+    char *dir;
+    int dir_fd, lock_fd;
+    vx_ring ring; /* the handler thread's */
+    uint64_t compact_bytes;
+    int has_snapshot;
+    uint64_t snapshot_gen, snapshot_bytes;
+    /* Sealed segments not yet in the snapshot, ascending by gen. */
+    uint64_t *sealed, *sealed_bytes;
+    size_t n_sealed, cap_sealed;
+    /* The segment appends go to; created on the first append. */
+    uint64_t active_gen;
+    int active_fd;
+    uint64_t active_len;
+    int broken; /* a failed append could not be undone: refuse writes */
+    /* The append in progress (vx_storage_begin .. finish). */
+    struct piece *pieces;
+    size_t n_pieces, cap_pieces;
+    uint64_t append_len;
+    int append_state;
+    /* Background compaction: `finished` is the only field both threads touch. */
+    pthread_mutex_t mu;
+    pthread_t thread;
+    int running, finished;
+    vx_compaction job;
+    uint64_t *job_gens;
+    uint64_t compactions, dropped_tail;
+};
+
+/* ========================================================================
+ * Log records
+ * ======================================================================== */
+
+static size_t record_begin(vx_buf *b, int type)
+{
+    size_t at = b->len;
+    uint32_t magic = VX_LOG_MAGIC;
+    uint8_t head[4] = {(uint8_t)type, 0, 0, 0};
+    vx_buf_put(b, &magic, 4);
+    vx_buf_put(b, head, 4);
+    vx_buf_put_u32(b, 0); /* payload length, patched by record_end */
+    vx_buf_put_u32(b, 0); /* crc, patched by record_end */
+    return at;
+}
+
+static void record_end(vx_buf *b, size_t at)
+{
+    if (b->oom) return;
+    uint32_t len = (uint32_t)(b->len - at - VX_LOG_HEADER);
+    memcpy(b->data + at + 8, &len, 4);
+    uint32_t crc = vx_crc32c(0, b->data + at + 4, 8);
+    crc = vx_crc32c(crc, b->data + at + VX_LOG_HEADER, len);
+    memcpy(b->data + at + 12, &crc, 4);
+}
+
+void vx_log_put(vx_buf *b, const float *vec, size_t dim, const vx_record *rec)
+{
+    size_t at = record_begin(b, VX_LOG_PUT);
+    vx_buf_put_u32(b, (uint32_t)dim);
+    vx_buf_put(b, vec, dim * sizeof *vec);
+    vx_buf_put_u32(b, rec->id_len);
+    vx_buf_put(b, vx_record_id(rec), rec->id_len);
+    vx_buf_put_u32(b, rec->body_len);
+    vx_buf_put(b, vx_record_body(rec), rec->body_len);
+    record_end(b, at);
+}
+
+void vx_log_delete(vx_buf *b, const char *id, size_t len)
+{
+    size_t at = record_begin(b, VX_LOG_DELETE);
+    vx_buf_put_u32(b, (uint32_t)len);
+    vx_buf_put(b, id, len);
+    record_end(b, at);
+}
+
+void vx_log_clear(vx_buf *b)
+{
+    record_end(b, record_begin(b, VX_LOG_CLEAR));
+}
+
+int vx_log_parse(const unsigned char *p, size_t avail, vx_log_entry *e)
+{
+    uint32_t magic, len, crc;
+    if (avail < VX_LOG_HEADER) return 0;
+    memcpy(&magic, p, 4);
+    memcpy(&len, p + 8, 4);
+    memcpy(&crc, p + 12, 4);
+    if (magic != VX_LOG_MAGIC || len > VX_LOG_MAX_PAYLOAD || len > avail - VX_LOG_HEADER) return 0;
+    if (vx_crc32c(vx_crc32c(0, p + 4, 8), p + VX_LOG_HEADER, len) != crc) return 0;
+    *e = (vx_log_entry){.type = p[4], .size = VX_LOG_HEADER + (size_t)len};
+    vx_reader r = {p + VX_LOG_HEADER, p + VX_LOG_HEADER + len, 0};
+    switch (e->type) {
+    case VX_LOG_PUT:
+        e->dim = vx_read_u32(&r);
+        e->vec = vx_read_bytes(&r, (size_t)e->dim * sizeof(float));
+        e->id_len = vx_read_u32(&r);
+        e->id = vx_read_bytes(&r, e->id_len);
+        e->body_len = vx_read_u32(&r);
+        e->body = vx_read_bytes(&r, e->body_len);
+        break;
+    case VX_LOG_DELETE:
+        e->id_len = vx_read_u32(&r);
+        e->id = vx_read_bytes(&r, e->id_len);
+        break;
+    case VX_LOG_CLEAR:
+        break;
+    default:
+        return 0;
+    }
+    return !r.bad && r.p == r.end;
+}
+
+int vx_snapshot_check(const vx_snapshot_header *h, uint64_t file_size, char *why, size_t cap)
+{
+    const char *problem = NULL;
+    uint32_t crc = vx_crc32c(0, h, offsetof(vx_snapshot_header, header_crc));
+    if (memcmp(h->magic, VX_SNAPSHOT_MAGIC, sizeof h->magic) != 0)
+        problem = "not a snapshot";
+    else if (h->version != 1)
+        problem = "unknown version";
+    else if (crc != h->header_crc)
+        problem = "header checksum mismatch";
+    else if (h->matrix_offset != VX_SNAPSHOT_HEADER ||
+             h->matrix_bytes != h->rows * h->dim * sizeof(float) ||
+             h->records_offset != h->matrix_offset + h->matrix_bytes ||
+             h->records_offset + h->records_bytes != file_size)
+        problem = "sections do not match the file size";
+    if (problem) snprintf(why, cap, "%s", problem);
+    return problem ? -1 : 0;
+}
+
+/* ========================================================================
+ * Opening: lock, snapshot, segments
+ * ======================================================================== */
+
+static void storage_log(vx_storage *s, df_log_level level, const char *what)
+{
+    s->host->log(s->exec, level, "%s", what);
+}
+
+static int lock_workspace(vx_storage *s, vx_error *err)
+{
+    s->lock_fd = openat(s->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0) return vx_fail(err, DF_E_IO, "%s/LOCK: %s", s->dir, strerror(errno));
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) return DF_OK;
+    if (errno == EWOULDBLOCK)
+        return vx_fail(err, DF_E_RESOURCE,
+                       "workspace %s is in use by another VectorIndexer instance (replicas cannot "
+                       "share one index: use shards, or give each its own workspace)",
+                       s->dir);
+    return vx_fail(err, DF_E_IO, "%s/LOCK: %s", s->dir, strerror(errno));
+}
+
+static int apply_entry(vx_store *st, const vx_log_entry *e, const char *where, uint64_t off,
+                       vx_error *err)
+{
+    if (e->type == VX_LOG_CLEAR) {
+        vx_store_clear(st);
+        return DF_OK;
+    }
+    if (e->type == VX_LOG_DELETE) {
+        vx_store_delete(st, e->id, e->id_len);
+        return DF_OK;
+    }
+    if ((st->rows || st->pinned) && e->dim != st->dim)
+        return vx_fail(err, DF_E_INVALID_INPUT,
+                       "%s: the document at byte %" PRIu64
+                       " has dimension %u, the index has dimension %zu",
+                       where, off, e->dim, st->dim);
+    vx_record *rec = vx_record_new(e->id, e->id_len, e->body, e->body_len);
+    if (!rec || vx_store_reserve(st, st->rows + 1, e->dim)) {
+        free(rec);
+        return vx_fail(err, DF_E_RESOURCE, "%s: out of memory loading the index", where);
+    }
+    vx_store_put(st, e->vec, rec);
+    return DF_OK;
+}
+
+static int load_snapshot_records(vx_store *st, const unsigned char *p, size_t len, uint64_t rows,
+                                 const char *where, vx_error *err)
+{
+    vx_reader r = {p, p + len, 0};
+    for (uint64_t i = 0; i < rows; i++) {
+        uint32_t id_len = vx_read_u32(&r);
+        const char *id = vx_read_bytes(&r, id_len);
+        uint32_t body_len = vx_read_u32(&r);
+        const void *body = vx_read_bytes(&r, body_len);
+        if (r.bad) return vx_fail(err, DF_E_IO, "%s: record %" PRIu64 " is cut short", where, i);
+        vx_record *rec = vx_record_new(id, id_len, body, body_len);
+        if (!rec) return vx_fail(err, DF_E_RESOURCE, "%s: out of memory loading the index", where);
+        if (vx_store_adopt(st, rec)) {
+            free(rec);
+            return vx_fail(err, DF_E_IO, "%s: id '%.*s' appears twice", where, (int)id_len, id);
+        }
+    }
+    if (r.p != r.end) return vx_fail(err, DF_E_IO, "%s: bytes after the last record", where);
+    return DF_OK;
+}
+
+static int load_snapshot(vx_storage *s, vx_store *st, vx_error *err)
+{
+    char where[4200];
+    snprintf(where, sizeof where, "%s/%s", s->dir, VX_SNAPSHOT);
+    int fd = openat(s->dir_fd, VX_SNAPSHOT, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return DF_OK;
+    if (fd < 0) return vx_fail(err, DF_E_IO, "%s: %s", where, strerror(errno));
+    unsigned char *records = NULL;
+    struct stat sb;
+    vx_snapshot_header h;
+    char why[128];
+    int rc;
+    if (fstat(fd, &sb) != 0) {
+        rc = vx_fail(err, DF_E_IO, "%s: %s", where, strerror(errno));
+        goto out;
+    }
+    if ((uint64_t)sb.st_size < VX_SNAPSHOT_HEADER ||
+        (rc = vx_ring_read(&s->ring, fd, &h, sizeof h, 0)) < 0 ||
+        vx_snapshot_check(&h, (uint64_t)sb.st_size, why, sizeof why)) {
+        rc = vx_fail(err, DF_E_IO, "%s: damaged snapshot (%s)", where,
+                     (uint64_t)sb.st_size < VX_SNAPSHOT_HEADER ? "shorter than its header" : why);
+        goto out;
+    }
+    if (st->pinned && h.rows && h.dim != st->dim) {
+        rc = vx_fail(err, DF_E_INVALID_INPUT,
+                     "%s holds %u-dimensional embeddings but with.dim is %zu: use dim: %u, or "
+                     "another workspace",
+                     where, h.dim, st->dim, h.dim);
+        goto out;
+    }
+    if (h.rows && vx_store_reserve(st, h.rows, h.dim)) {
+        rc = vx_fail(err, DF_E_RESOURCE, "%s: out of memory for %" PRIu64 " x %u floats", where,
+                     h.rows, h.dim);
+        goto out;
+    }
+    if (h.matrix_bytes &&
+        (vx_ring_read(&s->ring, fd, st->matrix, h.matrix_bytes, h.matrix_offset) < 0 ||
+         vx_crc32c(0, st->matrix, h.matrix_bytes) != h.matrix_crc)) {
+        rc = vx_fail(err, DF_E_IO, "%s: damaged snapshot (matrix checksum mismatch)", where);
+        goto out;
+    }
+    records = malloc(h.records_bytes ? h.records_bytes : 1);
+    if (!records) {
+        rc = vx_fail(err, DF_E_RESOURCE, "%s: out of memory", where);
+        goto out;
+    }
+    if ((h.records_bytes &&
+         vx_ring_read(&s->ring, fd, records, h.records_bytes, h.records_offset) < 0) ||
+        vx_crc32c(0, records, h.records_bytes) != h.records_crc) {
+        rc = vx_fail(err, DF_E_IO, "%s: damaged snapshot (records checksum mismatch)", where);
+        goto out;
+    }
+    rc = load_snapshot_records(st, records, h.records_bytes, h.rows, where, err);
+    if (rc == DF_OK) {
+        s->has_snapshot = 1;
+        s->snapshot_gen = h.covers_gen;
+        s->snapshot_bytes = (uint64_t)sb.st_size;
+    }
+out:
+    free(records);
+    close(fd);
+    return rc;
+}
+
+static int cmp_gen(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* log-<16 hex>.dfl -> its gen; 0 for any other name (gens start at 1). */
+static uint64_t segment_gen(const char *name)
+{
+    if (strlen(name) != 24 || strncmp(name, "log-", 4) != 0 || strcmp(name + 20, ".dfl") != 0)
+        return 0;
+    uint64_t gen = 0;
+    for (int i = 4; i < 20; i++) {
+        char c = name[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0) return 0;
+        gen = gen << 4 | (uint64_t)v;
+    }
+    return gen;
+}
+
+static void segment_name(char *out, size_t cap, uint64_t gen)
+{
+    snprintf(out, cap, VX_SEGMENT_FMT, (unsigned long long)gen);
+}
+
+/* The segment gens in the workspace, ascending (malloc; *n set). */
+static int list_segments(vx_storage *s, uint64_t **out, size_t *n, vx_error *err)
+{
+    int fd = dup(s->dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return vx_fail(err, DF_E_IO, "%s: %s", s->dir, strerror(errno));
+    }
+    rewinddir(d);
+    size_t cap = 16;
+    uint64_t *gens = malloc(cap * sizeof *gens);
+    *n = 0;
+    struct dirent *e;
+    while (gens && (e = readdir(d))) {
+        uint64_t gen = segment_gen(e->d_name);
+        if (!gen) continue;
+        if (*n == cap) {
+            uint64_t *g = realloc(gens, 2 * cap * sizeof *gens);
+            if (!g) {
+                free(gens);
+                gens = NULL;
+                break;
+            }
+            gens = g;
+            cap *= 2;
+        }
+        gens[(*n)++] = gen;
+    }
+    closedir(d);
+    if (!gens) return vx_fail(err, DF_E_RESOURCE, "out of memory listing %s", s->dir);
+    qsort(gens, *n, sizeof *gens, cmp_gen);
+    *out = gens;
+    return DF_OK;
+}
+
+static int push_sealed(vx_storage *s, uint64_t gen, uint64_t bytes)
+{
+    if (s->n_sealed == s->cap_sealed) {
+        size_t cap = s->cap_sealed ? 2 * s->cap_sealed : 16;
+        uint64_t *g = realloc(s->sealed, cap * sizeof *g);
+        if (!g) return -1;
+        s->sealed = g;
+        uint64_t *b = realloc(s->sealed_bytes, cap * sizeof *b);
+        if (!b) return -1;
+        s->sealed_bytes = b;
+        s->cap_sealed = cap;
+    }
+    s->sealed[s->n_sealed] = gen;
+    s->sealed_bytes[s->n_sealed++] = bytes;
+    return 0;
+}
+
+/* Cuts a torn tail off the newest segment and makes the cut durable. */
+static int drop_tail(vx_storage *s, int fd, const char *where, uint64_t keep, uint64_t size,
+                     vx_error *err)
+{
+    if (ftruncate(fd, (off_t)keep) != 0 || vx_ring_fsync(&s->ring, fd) < 0)
+        return vx_fail(err, DF_E_IO, "%s: cannot drop the torn tail: %s", where, strerror(errno));
+    char msg[4400];
+    snprintf(msg, sizeof msg,
+             "%s: dropped an incomplete record at its end (%" PRIu64
+             " bytes: a write the process did not finish, never acknowledged)",
+             where, size - keep);
+    storage_log(s, DF_LOG_WARN, msg);
+    s->dropped_tail += size - keep;
+    return DF_OK;
+}
+
+/* Replays one segment into the store. A record that fails its checks ends
+ * the replay: in the newest segment it is a torn tail and is dropped; in
+ * an older one it is damage, and opening fails rather than silently lose
+ * what follows. */
+static int replay_segment(vx_storage *s, vx_store *st, uint64_t gen, int newest, vx_error *err)
+{
+    char name[64], where[4200];
+    segment_name(name, sizeof name, gen);
+    snprintf(where, sizeof where, "%s/%s", s->dir, name);
+    int fd = openat(s->dir_fd, name, O_RDWR | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        int rc = vx_fail(err, DF_E_IO, "%s: %s", where, strerror(errno));
+        if (fd >= 0) close(fd);
+        return rc;
+    }
+    uint64_t size = (uint64_t)sb.st_size, off = 0;
+    unsigned char *buf = malloc(size ? size : 1);
+    int rc = DF_OK;
+    if (!buf)
+        rc = vx_fail(err, DF_E_RESOURCE, "%s: out of memory", where);
+    else if (size && (rc = vx_ring_read(&s->ring, fd, buf, size, 0)) < 0)
+        rc = vx_fail(err, DF_E_IO, "%s: %s", where, strerror(-rc));
+    vx_log_entry e;
+    while (rc == DF_OK && off < size && vx_log_parse(buf + off, size - off, &e)) {
+        rc = apply_entry(st, &e, where, off, err);
+        off += e.size;
+    }
+    if (rc == DF_OK && off < size) {
+        if (newest)
+            rc = drop_tail(s, fd, where, off, size, err);
+        else
+            rc = vx_fail(err, DF_E_IO,
+                         "%s: the record at byte %" PRIu64 " is damaged and %" PRIu64
+                         " bytes follow it; an older segment is never torn by a crash, so this "
+                         "is disk damage: restore the workspace from a backup",
+                         where, off, size - off);
+    }
+    if (rc == DF_OK && push_sealed(s, gen, off)) rc = vx_fail(err, DF_E_RESOURCE, "out of memory");
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+static void start_compaction(vx_storage *s);
+
+static int load(vx_storage *s, vx_store *st, vx_error *err)
+{
+    if (unlinkat(s->dir_fd, VX_SNAPSHOT_TMP, 0) != 0 && errno != ENOENT)
+        return vx_fail(err, DF_E_IO, "%s/%s: %s", s->dir, VX_SNAPSHOT_TMP, strerror(errno));
+    int rc = load_snapshot(s, st, err);
+    if (rc) return rc;
+    uint64_t *gens = NULL;
+    size_t n = 0;
+    if ((rc = list_segments(s, &gens, &n, err))) return rc;
+    uint64_t newest = s->snapshot_gen;
+    uint64_t log_bytes = 0;
+    for (size_t i = 0; i < n && rc == DF_OK; i++) {
+        char name[64];
+        segment_name(name, sizeof name, gens[i]);
+        if (gens[i] <= s->snapshot_gen) { /* merged before a crash cut the cleanup short */
+            unlinkat(s->dir_fd, name, 0);
+            continue;
+        }
+        rc = replay_segment(s, st, gens[i], i + 1 == n, err);
+        newest = gens[i];
+        if (rc == DF_OK) log_bytes += s->sealed_bytes[s->n_sealed - 1];
+    }
+    free(gens);
+    s->active_gen = newest + 1;
+    if (rc == DF_OK && s->compact_bytes && log_bytes >= s->compact_bytes) start_compaction(s);
+    return rc;
+}
+
+vx_storage *vx_storage_open(const char *dir, vx_store *store, uint64_t compact_bytes,
+                            const df_host *h, df_exec *ex, vx_error *err)
+{
+    vx_storage *s = calloc(1, sizeof *s);
+    if (!s) return vx_fail(err, DF_E_RESOURCE, "out of memory"), NULL;
+    *s = (vx_storage){.host = h,
+                      .exec = ex,
+                      .dir_fd = -1,
+                      .lock_fd = -1,
+                      .active_fd = -1,
+                      .compact_bytes = compact_bytes};
+    pthread_mutex_init(&s->mu, NULL);
+    s->dir = strdup(dir);
+    int rc;
+    if (!s->dir) {
+        vx_fail(err, DF_E_RESOURCE, "out of memory");
+        goto fail;
+    }
+    s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dir_fd < 0) {
+        vx_fail(err, DF_E_IO, "workspace %s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    if (lock_workspace(s, err)) goto fail;
+    if ((rc = vx_ring_init(&s->ring)) < 0) {
+        vx_fail(err, DF_E_RESOURCE,
+                "io_uring_queue_init: %s (the VectorIndexer writes through "
+                "io_uring; is it disabled, e.g. by a seccomp profile?)",
+                strerror(-rc));
+        goto fail;
+    }
+    if (load(s, store, err)) goto fail;
+    return s;
+fail:
+    vx_storage_close_no_compaction(s);
+    return NULL;
+}
+
+/* ========================================================================
+ * Appending
+ * ======================================================================== */
+
+static int open_active(vx_storage *s, vx_error *err)
+{
+    char name[64];
+    segment_name(name, sizeof name, s->active_gen);
+    s->active_fd = openat(s->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (s->active_fd < 0) return vx_fail(err, DF_E_IO, "%s/%s: %s", s->dir, name, strerror(errno));
+    /* The new name must be durable before the first record in it is. */
+    int rc = vx_ring_fsync(&s->ring, s->dir_fd);
+    if (rc < 0) {
+        close(s->active_fd);
+        s->active_fd = -1;
+        unlinkat(s->dir_fd, name, 0);
+        return vx_fail(err, DF_E_IO, "%s: fsync: %s", s->dir, strerror(-rc));
+    }
+    s->active_len = 0;
+    return DF_OK;
+}
+
+/* The active segment passed compact_bytes: it becomes read-only history
+ * and the next append starts a new one. */
+static void seal_active(vx_storage *s)
+{
+    if (s->active_fd < 0) return;
+    close(s->active_fd);
+    s->active_fd = -1;
+    if (push_sealed(s, s->active_gen, s->active_len)) {
+        storage_log(s, DF_LOG_WARN, "out of memory sealing a log segment; it stays in the log");
+        return;
+    }
+    s->active_gen++;
+    s->active_len = 0;
+}
+
+/* The pieces of the append in progress, kept to rewrite them if the
+ * writes in flight fail part-way. */
+typedef struct piece {
+    const void *p;
+    size_t len;
+} piece;
+
+enum {
+    APPEND_OK = 0,
+    APPEND_REFUSED = 1,   /* begin failed, err says why */
+    APPEND_NO_MEMORY = 2, /* a piece could not be recorded */
+    APPEND_RESUBMIT = 3,  /* a submit failed: finish rewrites synchronously */
+};
+
+int vx_storage_begin(vx_storage *s, vx_error *err)
+{
+    vx_storage_poll(s);
+    s->n_pieces = 0;
+    s->append_len = 0;
+    s->append_state = APPEND_OK;
+    int rc = DF_OK;
+    if (s->broken)
+        rc = vx_fail(err, DF_E_IO,
+                     "%s: an earlier write failed and could not be undone; reopen the index",
+                     s->dir);
+    else if (s->active_fd < 0)
+        rc = open_active(s, err);
+    if (rc) s->append_state = APPEND_REFUSED;
+    return rc;
+}
+
+void vx_storage_write(vx_storage *s, const void *p, size_t len)
+{
+    if (s->append_state == APPEND_REFUSED || s->append_state == APPEND_NO_MEMORY || len == 0)
+        return;
+    if (s->n_pieces == s->cap_pieces) {
+        size_t cap = s->cap_pieces ? 2 * s->cap_pieces : 16;
+        piece *q = realloc(s->pieces, cap * sizeof *q);
+        if (!q) {
+            s->append_state = APPEND_NO_MEMORY;
+            return;
+        }
+        s->pieces = q;
+        s->cap_pieces = cap;
+    }
+    s->pieces[s->n_pieces++] = (piece){p, len};
+    if (s->append_state == APPEND_OK &&
+        vx_ring_submit_write(&s->ring, s->active_fd, p, len, s->active_len + s->append_len) < 0)
+        s->append_state = APPEND_RESUBMIT;
+    s->append_len += len;
+}
+
+/* The pieces again, one synchronous write each, then an fdatasync. */
+static int rewrite_pieces(vx_storage *s)
+{
+    uint64_t off = s->active_len;
+    for (size_t i = 0; i < s->n_pieces; i++) {
+        int rc = vx_ring_write(&s->ring, s->active_fd, s->pieces[i].p, s->pieces[i].len, off,
+                               i + 1 == s->n_pieces);
+        if (rc < 0) return rc;
+        off += s->pieces[i].len;
+    }
+    return 0;
+}
+
+int vx_storage_finish(vx_storage *s, int commit, vx_error *err)
+{
+    int rc = 0;
+    if (commit && s->append_state == APPEND_OK && s->append_len)
+        rc = vx_ring_submit_sync(&s->ring, s->active_fd);
+    int waited = vx_ring_wait_all(&s->ring);
+    if (s->append_state == APPEND_REFUSED) return err->code;
+    if (!commit) goto undo;
+    if (s->append_state == APPEND_NO_MEMORY) {
+        vx_fail(err, DF_E_RESOURCE, "out of memory writing the log");
+        goto undo;
+    }
+    if (rc == 0) rc = waited;
+    if (rc < 0 || s->append_state == APPEND_RESUBMIT) rc = rewrite_pieces(s); /* short or failed */
+    if (rc < 0) {
+        char name[64];
+        segment_name(name, sizeof name, s->active_gen);
+        vx_fail(err, DF_E_IO, "%s/%s: write: %s", s->dir, name, strerror(-rc));
+        goto undo;
+    }
+    s->active_len += s->append_len;
+    if (s->compact_bytes && s->active_len >= s->compact_bytes) {
+        seal_active(s);
+        start_compaction(s);
+    }
+    return DF_OK;
+undo:
+    /* Take the partial write back, so later records never follow a torn one. */
+    if (ftruncate(s->active_fd, (off_t)s->active_len) != 0) s->broken = 1;
+    return commit ? err->code : DF_OK;
+}
+
+int vx_storage_append(vx_storage *s, const void *records, size_t len, vx_error *err)
+{
+    if (vx_storage_begin(s, err) == DF_OK) vx_storage_write(s, records, len);
+    return vx_storage_finish(s, 1, err);
+}
+
+/* ========================================================================
+ * Background compaction
+ * ======================================================================== */
+
+static void *compactor_main(void *arg)
+{
+    vx_storage *s = arg;
+    vx_ring ring;
+    int rc = vx_ring_init(&ring);
+    if (rc < 0)
+        vx_fail(&s->job.err, DF_E_RESOURCE, "io_uring_queue_init: %s", strerror(-rc));
+    else
+        vx_compact(&s->job, &ring);
+    vx_ring_exit(&ring);
+    pthread_mutex_lock(&s->mu);
+    s->finished = 1;
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Takes in a compaction's outcome: the merged segments leave the list. */
+static void finish_compaction(vx_storage *s)
+{
+    if (s->job.err.code) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "compaction failed, the log stays as it is: %s", s->job.err.msg);
+        storage_log(s, DF_LOG_ERROR, msg);
+    } else {
+        size_t n = s->job.n_gens;
+        s->has_snapshot = 1;
+        s->snapshot_gen = s->job.gens[n - 1];
+        s->snapshot_bytes = s->job.snapshot_bytes;
+        memmove(s->sealed, s->sealed + n, (s->n_sealed - n) * sizeof *s->sealed);
+        memmove(s->sealed_bytes, s->sealed_bytes + n, (s->n_sealed - n) * sizeof *s->sealed_bytes);
+        s->n_sealed -= n;
+        s->compactions++;
+    }
+    free(s->job_gens);
+    s->job_gens = NULL;
+}
+
+void vx_storage_poll(vx_storage *s)
+{
+    if (!s->running) return;
+    pthread_mutex_lock(&s->mu);
+    int done = s->finished;
+    pthread_mutex_unlock(&s->mu);
+    if (!done) return;
+    pthread_join(s->thread, NULL);
+    s->running = 0;
+    finish_compaction(s);
+}
+
+static void wait_compaction(vx_storage *s)
+{
+    if (!s->running) return;
+    pthread_join(s->thread, NULL);
+    s->running = 0;
+    finish_compaction(s);
+}
+
+/* Each compaction rewrites the whole snapshot, so it waits until the
+ * sealed log is at least half the snapshot: writes are amplified at most
+ * about threefold, and a reopen replays at most that much log. */
+static int log_is_due(const vx_storage *s)
+{
+    uint64_t sealed = 0;
+    for (size_t i = 0; i < s->n_sealed; i++)
+        sealed += s->sealed_bytes[i];
+    return sealed > 0 && (!s->has_snapshot || 2 * sealed >= s->snapshot_bytes);
+}
+
+static void start_compaction(vx_storage *s)
+{
+    vx_storage_poll(s);
+    if (s->running || !log_is_due(s)) return;
+    s->job_gens = malloc(s->n_sealed * sizeof *s->job_gens);
+    if (!s->job_gens) return;
+    memcpy(s->job_gens, s->sealed, s->n_sealed * sizeof *s->job_gens);
+    s->job = (vx_compaction){.dir_fd = s->dir_fd,
+                             .has_snapshot = s->has_snapshot,
+                             .gens = s->job_gens,
+                             .n_gens = s->n_sealed};
+    s->finished = 0;
+    if (pthread_create(&s->thread, NULL, compactor_main, s) != 0) {
+        free(s->job_gens);
+        s->job_gens = NULL;
+        storage_log(s, DF_LOG_WARN, "cannot start the compaction thread; compacting on close");
+        return;
+    }
+    s->running = 1;
+}
+
+/* ========================================================================
+ * Status and closing
+ * ======================================================================== */
+
+void vx_storage_stats_get(vx_storage *s, vx_storage_stats *out)
+{
+    vx_storage_poll(s);
+    *out = (vx_storage_stats){.snapshot_bytes = s->has_snapshot ? s->snapshot_bytes : 0,
+                              .log_bytes = s->active_len,
+                              .segments = s->n_sealed + (s->active_fd >= 0),
+                              .compactions = s->compactions,
+                              .dropped_tail_bytes = s->dropped_tail,
+                              .compacting = s->running};
+    for (size_t i = 0; i < s->n_sealed; i++)
+        out->log_bytes += s->sealed_bytes[i];
+}
+
+/* Compacting on close rewrites the whole snapshot, so a log that is small
+ * next to it stays a log (replaying it at the next open is cheaper). */
+static int worth_compacting(const vx_storage *s, uint64_t log_bytes)
+{
+    return log_bytes > 0 && (!s->has_snapshot || log_bytes * 16 >= s->snapshot_bytes);
+}
+
+static void compact_now(vx_storage *s)
+{
+    uint64_t log_bytes = 0;
+    for (size_t i = 0; i < s->n_sealed; i++)
+        log_bytes += s->sealed_bytes[i];
+    if (!worth_compacting(s, log_bytes)) return;
+    s->job_gens = malloc(s->n_sealed * sizeof *s->job_gens);
+    if (!s->job_gens) return;
+    memcpy(s->job_gens, s->sealed, s->n_sealed * sizeof *s->job_gens);
+    s->job = (vx_compaction){.dir_fd = s->dir_fd,
+                             .has_snapshot = s->has_snapshot,
+                             .gens = s->job_gens,
+                             .n_gens = s->n_sealed};
+    vx_compact(&s->job, &s->ring);
+    finish_compaction(s);
+}
+
+void vx_storage_close_no_compaction(vx_storage *s)
+{
+    if (!s) return;
+    wait_compaction(s);
+    if (s->active_fd >= 0) close(s->active_fd);
+    vx_ring_exit(&s->ring);
+    if (s->dir_fd >= 0) close(s->dir_fd);
+    if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
+    pthread_mutex_destroy(&s->mu);
+    free(s->sealed);
+    free(s->sealed_bytes);
+    free(s->pieces);
+    free(s->dir);
+    free(s);
+}
+
+void vx_storage_close(vx_storage *s)
+{
+    if (!s) return;
+    wait_compaction(s);
+    if (!s->broken) {
+        if (s->active_fd >= 0 && s->active_len > 0) seal_active(s);
+        compact_now(s);
+    }
+    vx_storage_close_no_compaction(s);
+}
