@@ -12,15 +12,22 @@
 #include <unistd.h>
 
 #include "docflow/json_codec.h"
+#include "docflow/log.h"
 #include "host_cli.h"
 
 void df_cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "docflow-host %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    if (df_log_is_json()) { /* --log-format json: every stderr line is JSON */
+        char source[64];
+        snprintf(source, sizeof source, "docflow-host %s", cmd);
+        df_logv(DF_LOG_ERROR, source, fmt, ap);
+    } else {
+        fprintf(stderr, "docflow-host %s: ", cmd);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
     va_end(ap);
 }
 

@@ -257,11 +257,12 @@ static int is_crud(const char *path)
     return 0;
 }
 
-static void append_post(df_buf *out, op_ids *ids, const char *path)
+/* A data route: POST, or Jina's PUT /update and DELETE /delete. */
+static void append_post(df_buf *out, op_ids *ids, const char *path, const char *method)
 {
     int generic = strcmp(path, "/post") == 0;
-    df_buf_append_str(out, "\"post\":{\"operationId\":");
-    append_string(out, generic ? "post" : op_id_for(ids, "post", path));
+    df_buf_printf(out, "\"%s\":{\"operationId\":", method);
+    append_string(out, generic ? "post" : op_id_for(ids, method, path));
     df_buf_append_str(out, ",\"summary\":");
     if (generic) {
         append_string(out, "Send a request to the endpoint named by execEndpoint");
@@ -303,7 +304,15 @@ static void append_path(df_buf *out, op_ids *ids, const char *path, int post)
     int get = is_get_route(path);
     if (get) append_get(out, ids, path);
     if (get && post) df_buf_append_char(out, ',');
-    if (post) append_post(out, ids, path);
+    if (post) append_post(out, ids, path, "post");
+    if (post && strcmp(path, "/update") == 0) {
+        df_buf_append_char(out, ',');
+        append_post(out, ids, path, "put");
+    }
+    if (post && strcmp(path, "/delete") == 0) {
+        df_buf_append_char(out, ',');
+        append_post(out, ids, path, "delete");
+    }
     df_buf_append_char(out, '}');
 }
 

@@ -71,8 +71,11 @@ void gw_respond_error(gw *g, gw_conn *c, int status, const char *msg, int keep_a
 {
     df_buf body = DF_BUF_INIT;
     error_body(&body, status, msg ? msg : df_http_status_text(status));
-    respond(g, c, status, "application/json", status == 503 ? "Retry-After: 1\r\n" : NULL, &body,
-            keep_alive);
+    respond(g, c, status, "application/json",
+            status == 503   ? "Retry-After: 1\r\n"
+            : status == 405 ? "Allow: GET, POST, PUT, DELETE, OPTIONS\r\n"
+                            : NULL,
+            &body, keep_alive);
     df_buf_free(&body);
 }
 
@@ -136,7 +139,17 @@ static void encode_answer(gw_pending *p, df_flow_response *resp, df_buf *http, i
     int status = resp->status == DF_E_TIMEOUT ? 504 : 200;
     const char *type = "application/json";
     if (p->dry_run) {
-        if (resp->status) error_body(&body, 200, resp->error ? resp->error : "dry run failed");
+        if (resp->status) {
+            const char *m = resp->error ? resp->error : "dry run failed";
+            df_buf_append_str(&body, "{\"code\":1,\"description\":");
+            df_json_encode_string(&body, m, strlen(m));
+            df_buf_append_str(&body, ",\"exception\":{\"name\":\"InternalNetworkError\",\"args\":[");
+            df_json_encode_string(&body, m, strlen(m));
+            df_buf_append_str(&body, "],\"stacks\":[],\"executor\":");
+            const char *ex = resp->error_executor ? resp->error_executor : "";
+            df_json_encode_string(&body, ex, strlen(ex));
+            df_buf_append_str(&body, "}}");
+        }
         else df_buf_append_str(&body, "{\"code\":0,\"description\":\"\",\"exception\":null}");
     } else if (p->protobuf) {
         df_response_encode_protobuf(&body, resp, p->target);
@@ -159,7 +172,7 @@ static void on_flow_done(void *ctx, df_flow_response *resp)
     int status;
     encode_answer(p, resp, &d->response, &status);
     double seconds = (double)(gw_now_ns() - (uint64_t)p->t0) / 1e9;
-    df_metrics_observe(g->metrics, p->endpoint, resp->status ? (status == 200 ? 500 : status) : 200,
+    df_metrics_observe(g->metrics, p->endpoint, status,
                        seconds, df_docs_len(resp->docs), resp);
     df_metrics_in_flight(g->metrics, -1);
     d->idx = p->idx;
@@ -295,6 +308,12 @@ static int post_data(gw *g, int idx, gw_conn *c, const df_http_request *r, const
     int refused;
     rc = post_or_queue(g, p, &refused);
     if (!refused) return 0;
+    if (rc == DF_E_INVALID_INPUT) {
+        gw_respond_error(g, c, 400, "targetExecutor: not a valid regular expression", c->keep_alive);
+        df_metrics_observe_refused(g->metrics, endpoint, 400);
+        pending_free(p);
+        return 1;
+    }
     gw_respond_error(g, c, 503, "the flow is busy (prefetch reached); retry later", c->keep_alive);
     df_metrics_observe_refused(g->metrics, endpoint, 503);
     pending_free(p);
@@ -349,7 +368,13 @@ int gw_route(gw *g, int idx, gw_conn *c, const df_http_request *r)
         respond(g, c, 204, NULL, "Access-Control-Max-Age: 86400\r\n", NULL, c->keep_alive);
         return 1;
     }
-    if (method_is(r, "GET") || method_is(r, "HEAD")) return route_get(g, idx, c, r);
+    if (method_is(r, "HEAD")) {
+        int done = route_get(g, idx, c, r);
+        char *end = done ? memmem(c->out.data, c->out.len, "\r\n\r\n", 4) : NULL;
+        if (end) c->out.len = (size_t)(end + 4 - c->out.data);
+        return done;
+    }
+    if (method_is(r, "GET")) return route_get(g, idx, c, r);
     int post = method_is(r, "POST");
     if (post && path_is(r, "/post")) return post_data(g, idx, c, r, "/");
     /* Jina's CRUD routes: POST /index, /search; PUT /update; DELETE /delete

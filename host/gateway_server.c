@@ -277,6 +277,17 @@ static void on_event(gw *g)
                 df_buf_free(&c->out);
                 c->out = d->response;
                 d->response = (df_buf)DF_BUF_INIT;
+                if (g->draining && d->keep_alive) {
+                    char *hdr = memmem(c->out.data, c->out.len, "Connection: keep-alive\r\n", 24);
+                    if (hdr) {
+                        df_buf fixed = DF_BUF_INIT;
+                        df_buf_append(&fixed, c->out.data, (size_t)(hdr - c->out.data));
+                        df_buf_append_str(&fixed, "Connection: close\r\n");
+                        df_buf_append(&fixed, hdr + 24, c->out.len - (size_t)(hdr - c->out.data) - 24);
+                        df_buf_free(&c->out);
+                        c->out = fixed;
+                    }
+                }
                 c->out_off = 0;
                 c->keep_alive = d->keep_alive && !g->draining;
                 arm_send(g, d->idx);
@@ -300,7 +311,8 @@ static void start_drain(gw *g)
     df_log(DF_LOG_INFO, "gateway", "draining: %d request(s) in flight, up to %llu ms",
            g->with_flow, (unsigned long long)g->opt.drain_ms);
     if (g->listen_fd >= 0) {
-        close(g->listen_fd); /* stop accepting; the armed accept fails */
+        shutdown(g->listen_fd, SHUT_RDWR); /* the armed accept fails now */
+        close(g->listen_fd);
         g->listen_fd = -1;
     }
     for (int i = 0; i < g->n_conns; i++) /* idle keep-alive connections go now */
@@ -327,19 +339,25 @@ static void on_signal(gw *g)
 static int listen_on(const char *host, int port, int *bound_port, df_error *err)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-        return df_error_set(err, DF_E_INVALID_INPUT,
-                            "host '%s': not an IPv4 address (use e.g. 127.0.0.1 or 0.0.0.0)", host);
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+        df_error_set(err, DF_E_INVALID_INPUT,
+                     "host '%s': not an IPv4 address (use e.g. 127.0.0.1 or 0.0.0.0)", host);
+        return -1;
+    }
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
-    if (fd < 0) return df_error_set(err, DF_E_IO, "socket: %s", strerror(errno));
+    if (fd < 0) {
+        df_error_set(err, DF_E_IO, "socket: %s", strerror(errno));
+        return -1;
+    }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 1024) != 0) {
         int e = errno;
         close(fd);
-        return df_error_set(err, e == EADDRINUSE ? DF_E_INVALID_INPUT : DF_E_IO,
-                            "cannot listen on %s:%d: %s%s", host, port, strerror(e),
-                            e == EADDRINUSE ? " (choose another --port, or 0 for a free one)" : "");
+        df_error_set(err, e == EADDRINUSE ? DF_E_INVALID_INPUT : DF_E_IO,
+                     "cannot listen on %s:%d: %s%s", host, port, strerror(e),
+                     e == EADDRINUSE ? " (choose another --port, or 0 for a free one)" : "");
+        return -1;
     }
     socklen_t len = sizeof addr;
     getsockname(fd, (struct sockaddr *)&addr, &len);
@@ -428,7 +446,8 @@ static void dispatch_cqe(gw *g, struct io_uring_cqe *cqe)
     switch (op) {
     case OP_ACCEPT:
         g->accept_armed = 0;
-        if (cqe->res >= 0) conn_open(g, cqe->res);
+        if (cqe->res >= 0 && g->draining) close(cqe->res);
+        else if (cqe->res >= 0) conn_open(g, cqe->res);
         if (!g->draining) arm_accept(g);
         break;
     case OP_RECV:

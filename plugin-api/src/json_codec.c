@@ -690,6 +690,13 @@ static inline int peek(const decoder *dc)
 
 /* What the value at the cursor is, for "expected X, got Y"; NULL when no
  * JSON value starts here. */
+/* 1 when the input at the cursor spells the literal `word`. */
+static int has_literal(const decoder *dc, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(dc->end - dc->p) >= n && memcmp(dc->p, word, n) == 0;
+}
+
 static const char *kind_at(const decoder *dc)
 {
     int c = peek(dc);
@@ -703,10 +710,11 @@ static const char *kind_at(const decoder *dc)
     case '"':
         return "a string";
     case 't':
+        return has_literal(dc, "true") ? "a boolean" : NULL;
     case 'f':
-        return "a boolean";
+        return has_literal(dc, "false") ? "a boolean" : NULL;
     case 'n':
-        return "null";
+        return has_literal(dc, "null") ? "null" : NULL; /* "not json" is no null */
     case 'N':
         return "NaN, which JSON does not allow";
     case 'I':

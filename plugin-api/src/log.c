@@ -22,6 +22,10 @@ void df_log_set_json(int json)
 {
     log_json = json;
 }
+int df_log_is_json(void)
+{
+    return log_json;
+}
 int df_log_enabled(df_log_level level)
 {
     return level >= log_min;

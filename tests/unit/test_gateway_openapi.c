@@ -143,7 +143,10 @@ static void test_openapi_has_jina_routes_and_the_flow_endpoints(void)
             if (n_seen < 32) seen[n_seen++] = id;
         }
     }
-    CU_ASSERT_EQUAL(n_seen, 13);
+    /* 13 + Jina's PUT /update and DELETE /delete. */
+    CU_ASSERT_EQUAL(n_seen, 15);
+    CU_ASSERT_PTR_NOT_NULL(at_path(doc, "paths", "/update", "put", NULL));
+    CU_ASSERT_PTR_NOT_NULL(at_path(doc, "paths", "/delete", "delete", NULL));
     CU_ASSERT_STRING_EQUAL(string_at(at_path(doc, "paths", "/a-b", "post", NULL), "operationId"),
                            "post_a_b");
     CU_ASSERT_STRING_EQUAL(string_at(at_path(doc, "paths", "/a_b", "post", NULL), "operationId"),
