@@ -250,10 +250,14 @@ static void on_send(gw *g, int idx, int res)
 void gw_complete(gw *g, gw_done *d)
 {
     pthread_mutex_lock(&g->done_mu);
+    /* The loop takes the whole list at once, so only the first completion
+     * after it emptied the list needs to wake it. */
+    int was_empty = g->done_head == NULL;
     if (g->done_tail) g->done_tail->next = d;
     else g->done_head = d;
     g->done_tail = d;
     pthread_mutex_unlock(&g->done_mu);
+    if (!was_empty) return;
     uint64_t one = 1;
     ssize_t ignored = write(g->event_fd, &one, sizeof one);
     (void)ignored;
