@@ -129,7 +129,6 @@ df_value *df_cli_parameters(df_arena *a, const char *json, df_error *err)
     return v;
 }
 
-
 /* --context KEY=VALUE pairs -> a map for ${{ KEY }}. */
 df_value *df_cli_context(df_arena *a, const char *const *pairs, int n, df_error *err)
 {
@@ -145,4 +144,3 @@ df_value *df_cli_context(df_arena *a, const char *const *pairs, int n, df_error 
     }
     return ctx;
 }
-

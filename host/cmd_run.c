@@ -26,41 +26,45 @@ typedef struct run_opts {
 
 static void run_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: docflow-host run FLOW.yml [options]\n"
-            "\n"
-            "Serves a flow over HTTP (Jina's HTTP API: POST /post, /index, /search, ...;\n"
-            "GET /status, /dry_run, /metrics, /openapi.json) until SIGTERM or SIGINT.\n"
-            "\n"
-            "options:\n"
-            "  --host ADDR            bind address (default: with.host, else 127.0.0.1)\n"
-            "  --port N               port (default: with.port, else 0 = a free port,\n"
-            "                         printed on the ready line)\n"
-            "  --context KEY=VALUE    a ${{ KEY }} variable for the flow YAML (repeatable)\n"
-            "  --log-format text|json log lines as text (default) or JSON objects\n"
-            "  --quiet                log only warnings and errors\n"
-            "  --verbose              log debug lines too\n"
-            "  -h, --help             this text\n"
-            "\n"
-            "exit status: 0 after a clean shutdown, 1 runtime failure (an executor's init\n"
-            "failed, the port is taken), 2 bad usage or an invalid flow\n");
+    fprintf(out, "usage: docflow-host run FLOW.yml [options]\n"
+                 "\n"
+                 "Serves a flow over HTTP (Jina's HTTP API: POST /post, /index, /search, ...;\n"
+                 "GET /status, /dry_run, /metrics, /openapi.json) until SIGTERM or SIGINT.\n"
+                 "\n"
+                 "options:\n"
+                 "  --host ADDR            bind address (default: with.host, else 127.0.0.1)\n"
+                 "  --port N               port (default: with.port, else 0 = a free port,\n"
+                 "                         printed on the ready line)\n"
+                 "  --context KEY=VALUE    a ${{ KEY }} variable for the flow YAML (repeatable)\n"
+                 "  --log-format text|json log lines as text (default) or JSON objects\n"
+                 "  --quiet                log only warnings and errors\n"
+                 "  --verbose              log debug lines too\n"
+                 "  -h, --help             this text\n"
+                 "\n"
+                 "exit status: 0 after a clean shutdown, 1 runtime failure (an executor's init\n"
+                 "failed, the port is taken), 2 bad usage or an invalid flow\n");
 }
 
 static int parse_args(int argc, char **argv, run_opts *o)
 {
     enum { O_HOST = 256, O_PORT, O_CONTEXT, O_LOGFMT, O_QUIET, O_VERBOSE };
-    static const struct option longs[] = {
-        {"host", required_argument, 0, O_HOST},       {"port", required_argument, 0, O_PORT},
-        {"context", required_argument, 0, O_CONTEXT}, {"log-format", required_argument, 0, O_LOGFMT},
-        {"quiet", no_argument, 0, O_QUIET},           {"verbose", no_argument, 0, O_VERBOSE},
-        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+    static const struct option longs[] = {{"host", required_argument, 0, O_HOST},
+                                          {"port", required_argument, 0, O_PORT},
+                                          {"context", required_argument, 0, O_CONTEXT},
+                                          {"log-format", required_argument, 0, O_LOGFMT},
+                                          {"quiet", no_argument, 0, O_QUIET},
+                                          {"verbose", no_argument, 0, O_VERBOSE},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     o->port = -1;
     optind = 1;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (c) {
-        case O_HOST: o->host = optarg; break;
+        case O_HOST:
+            o->host = optarg;
+            break;
         case O_PORT: {
             char *end;
             o->port = strtol(optarg, &end, 10);
@@ -73,13 +77,21 @@ static int parse_args(int argc, char **argv, run_opts *o)
             o->context[o->n_context++] = optarg;
             break;
         case O_LOGFMT:
-            if (strcmp(optarg, "json") == 0) df_log_set_json(1);
+            if (strcmp(optarg, "json") == 0)
+                df_log_set_json(1);
             else if (strcmp(optarg, "text") != 0)
-                return df_cli_error(CMD, "--log-format: expected text or json, got '%s'", optarg), 2;
+                return df_cli_error(CMD, "--log-format: expected text or json, got '%s'", optarg),
+                       2;
             break;
-        case O_QUIET: df_log_set_level(DF_LOG_WARN); break;
-        case O_VERBOSE: df_log_set_level(DF_LOG_DEBUG); break;
-        case 'h': run_usage(stdout); return -1;
+        case O_QUIET:
+            df_log_set_level(DF_LOG_WARN);
+            break;
+        case O_VERBOSE:
+            df_log_set_level(DF_LOG_DEBUG);
+            break;
+        case 'h':
+            run_usage(stdout);
+            return -1;
         default:
             df_cli_error(CMD, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
             return 2;

@@ -30,9 +30,9 @@ typedef struct gw_conn {
     df_buf scratch; /* de-chunked body */
     df_buf out;     /* the response being sent */
     size_t out_off;
-    size_t consumed;  /* bytes of `in` the current request used */
-    int keep_alive;   /* of the current request */
-    int busy;         /* the current request is with the flow */
+    size_t consumed; /* bytes of `in` the current request used */
+    int keep_alive;  /* of the current request */
+    int busy;        /* the current request is with the flow */
     int recv_armed, send_armed;
     int closing;
     int sent_continue;

@@ -83,8 +83,9 @@ static void respond_status(gw *g, gw_conn *c)
 {
     const df_flow_config *cfg = g->cfg;
     df_buf b = DF_BUF_INIT;
-    df_buf_printf(&b, "{\"jina\":{\"docflow\":\"%s\",\"executor_abi\":\"%d.%d\"},\"envs\":{},"
-                      "\"in_flight\":%d,\"prefetch\":%d,\"executors\":[",
+    df_buf_printf(&b,
+                  "{\"jina\":{\"docflow\":\"%s\",\"executor_abi\":\"%d.%d\"},\"envs\":{},"
+                  "\"in_flight\":%d,\"prefetch\":%d,\"executors\":[",
                   DOCFLOW_VERSION, DF_ABI_MAJOR, DF_ABI_MINOR, df_flow_in_flight(g->flow),
                   cfg->prefetch);
     for (size_t i = 0; i < cfg->n_nodes; i++) {
@@ -143,14 +144,15 @@ static void encode_answer(gw_pending *p, df_flow_response *resp, df_buf *http, i
             const char *m = resp->error ? resp->error : "dry run failed";
             df_buf_append_str(&body, "{\"code\":1,\"description\":");
             df_json_encode_string(&body, m, strlen(m));
-            df_buf_append_str(&body, ",\"exception\":{\"name\":\"InternalNetworkError\",\"args\":[");
+            df_buf_append_str(&body,
+                              ",\"exception\":{\"name\":\"InternalNetworkError\",\"args\":[");
             df_json_encode_string(&body, m, strlen(m));
             df_buf_append_str(&body, "],\"stacks\":[],\"executor\":");
             const char *ex = resp->error_executor ? resp->error_executor : "";
             df_json_encode_string(&body, ex, strlen(ex));
             df_buf_append_str(&body, "}}");
-        }
-        else df_buf_append_str(&body, "{\"code\":0,\"description\":\"\",\"exception\":null}");
+        } else
+            df_buf_append_str(&body, "{\"code\":0,\"description\":\"\",\"exception\":null}");
     } else if (p->protobuf) {
         df_response_encode_protobuf(&body, resp, p->target);
         type = "application/x-protobuf";
@@ -172,8 +174,7 @@ static void on_flow_done(void *ctx, df_flow_response *resp)
     int status;
     encode_answer(p, resp, &d->response, &status);
     double seconds = (double)(gw_now_ns() - (uint64_t)p->t0) / 1e9;
-    df_metrics_observe(g->metrics, p->endpoint, status,
-                       seconds, df_docs_len(resp->docs), resp);
+    df_metrics_observe(g->metrics, p->endpoint, status, seconds, df_docs_len(resp->docs), resp);
     df_metrics_in_flight(g->metrics, -1);
     d->idx = p->idx;
     d->gen = p->gen;
@@ -190,8 +191,10 @@ static int post_or_queue(gw *g, gw_pending *p, int *refused)
     int full = prefetch > 0 && (df_flow_in_flight(g->flow) >= prefetch || g->wait_head);
     *refused = 0;
     if (full && g->opt.prefetch_wait) {
-        if (g->wait_tail) g->wait_tail->next = p;
-        else g->wait_head = p;
+        if (g->wait_tail)
+            g->wait_tail->next = p;
+        else
+            g->wait_head = p;
         g->wait_tail = p;
         g->with_flow++;
         return DF_OK;
@@ -309,7 +312,8 @@ static int post_data(gw *g, int idx, gw_conn *c, const df_http_request *r, const
     rc = post_or_queue(g, p, &refused);
     if (!refused) return 0;
     if (rc == DF_E_INVALID_INPUT) {
-        gw_respond_error(g, c, 400, "targetExecutor: not a valid regular expression", c->keep_alive);
+        gw_respond_error(g, c, 400, "targetExecutor: not a valid regular expression",
+                         c->keep_alive);
         df_metrics_observe_refused(g->metrics, endpoint, 400);
         pending_free(p);
         return 1;
@@ -352,13 +356,18 @@ static void path_copy(const df_http_request *r, char *out, size_t cap)
 
 static int route_get(gw *g, int idx, gw_conn *c, const df_http_request *r)
 {
-    if (path_is(r, "/status") || path_is(r, "/")) respond_status(g, c);
-    else if (path_is(r, "/metrics")) respond_metrics(g, c);
-    else if (path_is(r, "/openapi.json")) respond_openapi(g, c);
-    else if (path_is(r, "/dry_run")) return post_dry_run(g, idx, c);
+    if (path_is(r, "/status") || path_is(r, "/"))
+        respond_status(g, c);
+    else if (path_is(r, "/metrics"))
+        respond_metrics(g, c);
+    else if (path_is(r, "/openapi.json"))
+        respond_openapi(g, c);
+    else if (path_is(r, "/dry_run"))
+        return post_dry_run(g, idx, c);
     else if (path_is(r, "/post") || is_crud(r))
         gw_respond_error(g, c, 405, "use POST for data requests", c->keep_alive);
-    else gw_respond_error(g, c, 404, "no such path", c->keep_alive);
+    else
+        gw_respond_error(g, c, 404, "no such path", c->keep_alive);
     return 1;
 }
 

@@ -199,8 +199,10 @@ static void conn_process(gw *g, int idx)
     c->consumed = consumed;
     c->keep_alive = req.keep_alive && !g->draining;
     c->sent_continue = 0;
-    if (gw_route(g, idx, c, &req)) arm_send(g, idx);
-    else c->busy = 1;
+    if (gw_route(g, idx, c, &req))
+        arm_send(g, idx);
+    else
+        c->busy = 1;
 }
 
 static void on_recv(gw *g, int idx, int res)
@@ -241,8 +243,10 @@ static void on_send(gw *g, int idx, int res)
         return;
     }
     c->out_off += (size_t)res;
-    if (c->out_off < c->out.len) arm_send(g, idx);
-    else on_sent_all(g, idx);
+    if (c->out_off < c->out.len)
+        arm_send(g, idx);
+    else
+        on_sent_all(g, idx);
 }
 
 /* ---- completions from flow threads ---------------------------------------------------- */
@@ -253,8 +257,10 @@ void gw_complete(gw *g, gw_done *d)
     /* The loop takes the whole list at once, so only the first completion
      * after it emptied the list needs to wake it. */
     int was_empty = g->done_head == NULL;
-    if (g->done_tail) g->done_tail->next = d;
-    else g->done_head = d;
+    if (g->done_tail)
+        g->done_tail->next = d;
+    else
+        g->done_head = d;
     g->done_tail = d;
     pthread_mutex_unlock(&g->done_mu);
     if (!was_empty) return;
@@ -287,7 +293,8 @@ static void on_event(gw *g)
                         df_buf fixed = DF_BUF_INIT;
                         df_buf_append(&fixed, c->out.data, (size_t)(hdr - c->out.data));
                         df_buf_append_str(&fixed, "Connection: close\r\n");
-                        df_buf_append(&fixed, hdr + 24, c->out.len - (size_t)(hdr - c->out.data) - 24);
+                        df_buf_append(&fixed, hdr + 24,
+                                      c->out.len - (size_t)(hdr - c->out.data) - 24);
                         df_buf_free(&c->out);
                         c->out = fixed;
                     }
@@ -312,8 +319,8 @@ static void start_drain(gw *g)
     if (g->draining) return;
     g->draining = 1;
     g->drain_deadline_ns = gw_now_ns() + g->opt.drain_ms * 1000000ull;
-    df_log(DF_LOG_INFO, "gateway", "draining: %d request(s) in flight, up to %llu ms",
-           g->with_flow, (unsigned long long)g->opt.drain_ms);
+    df_log(DF_LOG_INFO, "gateway", "draining: %d request(s) in flight, up to %llu ms", g->with_flow,
+           (unsigned long long)g->opt.drain_ms);
     if (g->listen_fd >= 0) {
         shutdown(g->listen_fd, SHUT_RDWR); /* the armed accept fails now */
         close(g->listen_fd);
@@ -375,7 +382,8 @@ static int gw_setup(gw *g, df_error *err)
     g->conns = calloc((size_t)g->n_conns, sizeof *g->conns);
     g->free_idx = calloc((size_t)g->n_conns, sizeof *g->free_idx);
     if (!g->conns || !g->free_idx) abort();
-    for (int i = g->n_conns; i-- > 0;) g->free_idx[g->n_free++] = i;
+    for (int i = g->n_conns; i-- > 0;)
+        g->free_idx[g->n_free++] = i;
     pthread_mutex_init(&g->done_mu, NULL);
     g->metrics = df_metrics_new();
     g->event_fd = eventfd(0, EFD_CLOEXEC);
@@ -388,7 +396,8 @@ static int gw_setup(gw *g, df_error *err)
         return df_error_set(err, DF_E_RESOURCE, "eventfd/signalfd: %s", strerror(errno));
     int rc = io_uring_queue_init(4096, &g->ring, 0);
     if (rc < 0)
-        return df_error_set(err, DF_E_RESOURCE, "io_uring is not available here: %s", strerror(-rc));
+        return df_error_set(err, DF_E_RESOURCE, "io_uring is not available here: %s",
+                            strerror(-rc));
     int port = 0;
     g->listen_fd = listen_on(g->opt.host, g->opt.port, &port, err);
     if (g->listen_fd < 0) return err->code;
@@ -450,19 +459,28 @@ static void dispatch_cqe(gw *g, struct io_uring_cqe *cqe)
     switch (op) {
     case OP_ACCEPT:
         g->accept_armed = 0;
-        if (cqe->res >= 0 && g->draining) close(cqe->res);
-        else if (cqe->res >= 0) conn_open(g, cqe->res);
+        if (cqe->res >= 0 && g->draining)
+            close(cqe->res);
+        else if (cqe->res >= 0)
+            conn_open(g, cqe->res);
         if (!g->draining) arm_accept(g);
         break;
     case OP_RECV:
     case OP_SEND:
         if (g->conns[idx].gen != gen) break; /* a closed connection's leftover */
-        if (op == OP_RECV) on_recv(g, idx, cqe->res);
-        else on_send(g, idx, cqe->res);
+        if (op == OP_RECV)
+            on_recv(g, idx, cqe->res);
+        else
+            on_send(g, idx, cqe->res);
         break;
-    case OP_EVENT: on_event(g); break;
-    case OP_SIGNAL: on_signal(g); break;
-    default: break;
+    case OP_EVENT:
+        on_event(g);
+        break;
+    case OP_SIGNAL:
+        on_signal(g);
+        break;
+    default:
+        break;
     }
 }
 
@@ -504,7 +522,8 @@ int df_gateway_serve(df_flow *flow, const df_gateway_options *opt, df_error *err
             io_uring_cq_advance(&g.ring, n);
         }
         if (g.with_flow > 0)
-            df_log(DF_LOG_WARN, "gateway", "drain time over: %d request(s) still running", g.with_flow);
+            df_log(DF_LOG_WARN, "gateway", "drain time over: %d request(s) still running",
+                   g.with_flow);
     }
     /* Close the flow while the completion list still exists: late answers
      * land there and are dropped by the teardown. */

@@ -20,17 +20,18 @@
 typedef struct keyword_tagger {
     const df_host *host;
     df_exec *exec;
-    const char *tag;    /* the tag key matched keywords are stored under */
+    const char *tag; /* the tag key matched keywords are stored under */
     int case_sensitive;
     size_t n_keywords;
-    char **keywords;    /* n_keywords NUL-terminated copies, host->alloc memory */
+    char **keywords; /* n_keywords NUL-terminated copies, host->alloc memory */
 } keyword_tagger;
 
 static void tagger_close(void *state)
 {
     keyword_tagger *t = state;
     const df_host *h = t->host;
-    for (size_t i = 0; i < t->n_keywords; i++) h->free(t->keywords[i]);
+    for (size_t i = 0; i < t->n_keywords; i++)
+        h->free(t->keywords[i]);
     h->free(t->keywords);
     h->free((void *)t->tag);
     h->free(t);
@@ -115,8 +116,8 @@ static const char *text_of(const keyword_tagger *t, df_req *req, df_doc *d, size
     df_content_kind kind = h->doc_content(d);
     if (kind == DF_CONTENT_BLOB || kind == DF_CONTENT_TENSOR)
         *rc = h->fail(req, DF_E_INVALID_INPUT,
-                      "document '%s' holds a %s; KeywordTagger reads text only",
-                      df_h_doc_id(h, d), kind == DF_CONTENT_BLOB ? "blob" : "tensor");
+                      "document '%s' holds a %s; KeywordTagger reads text only", df_h_doc_id(h, d),
+                      kind == DF_CONTENT_BLOB ? "blob" : "tensor");
     return *rc ? NULL : h->doc_text(d, len);
 }
 
@@ -180,7 +181,8 @@ static int keep_matching(void *state, df_req *req)
     if ((rc = h->param_string(req, "keyword", NULL, &only))) return rc;
     size_t first = 0, end = t->n_keywords;
     if (only) {
-        while (first < end && strcmp(t->keywords[first], only) != 0) first++;
+        while (first < end && strcmp(t->keywords[first], only) != 0)
+            first++;
         if (first == end)
             return h->fail(req, DF_E_INVALID_INPUT,
                            "parameters.keyword: '%s' is not one of the %zu configured keywords",

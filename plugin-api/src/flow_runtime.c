@@ -79,7 +79,7 @@ struct fl_node {
     size_t n_downstream;
     size_t *upstream; /* node indices, in needs order; empty = gateway */
     size_t n_upstream;
-    int end_slot; /* index among the end nodes, -1 when something needs it */
+    int end_slot;    /* index among the end nodes, -1 when something needs it */
     int passthrough; /* Jina's BaseExecutor: no instance, documents go on */
 };
 
@@ -113,10 +113,10 @@ struct fl_req {
     size_t n_routes, cap_routes;
     int failed;
     const char *error, *error_executor;
-    int pending;   /* tasks queued or running, +1 while posting */
-    int delivered; /* the response was handed out (done or timed out) */
-    uint64_t deadline_ns;      /* the request's timeout, 0: none */
-    fl_running *running; /* executor calls in progress (meta arena) */
+    int pending;          /* tasks queued or running, +1 while posting */
+    int delivered;        /* the response was handed out (done or timed out) */
+    uint64_t deadline_ns; /* the request's timeout, 0: none */
+    fl_running *running;  /* executor calls in progress (meta arena) */
     size_t n_running, cap_running;
     df_flow_done_fn done;
     void *done_ctx;
@@ -280,7 +280,8 @@ static void deliver_input(fl_req *r, fl_node *down, size_t slot, df_docs *d, df_
     pthread_mutex_unlock(&r->mu);
     if (!ready) return;
     df_docs *merged = df_docs_new(j->lanes[0]);
-    for (size_t i = 0; i < down->n_upstream; i++) df_docs_reduce(merged, j->docs[i]);
+    for (size_t i = 0; i < down->n_upstream; i++)
+        df_docs_reduce(merged, j->docs[i]);
     node_start(r, down, merged, j->lanes[0], j->docs, down->n_upstream);
 }
 
@@ -300,7 +301,8 @@ static void node_done(fl_req *r, fl_node *n, df_docs *docs, df_arena *lane)
         df_arena *l = lane;
         df_docs *d = k + 1 < n->n_downstream ? fork_lane(r, docs, &l) : docs;
         size_t slot = 0;
-        while (slot < down->n_upstream && down->upstream[slot] != n->index) slot++;
+        while (slot < down->n_upstream && down->upstream[slot] != n->index)
+            slot++;
         deliver_input(r, down, slot, d, l);
     }
 }
@@ -604,7 +606,6 @@ static const char *req_blamed_locked(const fl_req *r, uint64_t now)
     return oldest ? oldest->label : NULL;
 }
 
-
 static void run_task(fl_instance *in, fl_task *t)
 {
     fl_req *r = t->req;
@@ -716,11 +717,13 @@ static void run_batch(fl_instance *in, fl_task *first, const df_value *policy)
                     .results_key = in->label};
     df_error err = DF_ERROR_INIT;
     size_t *slots = df_arena_alloc(ba, n * sizeof *slots);
-    for (size_t i = 0; i < n; i++) slots[i] = task_begin(in, batch[i]->req);
+    for (size_t i = 0; i < n; i++)
+        slots[i] = task_begin(in, batch[i]->req);
     uint64_t t0 = now_ns(CLOCK_REALTIME);
     int rc = df_executor_call(in->ex, &call, &err);
     uint64_t t1 = now_ns(CLOCK_REALTIME);
-    for (size_t i = 0; i < n; i++) task_end(batch[i]->req, slots[i]);
+    for (size_t i = 0; i < n; i++)
+        task_end(batch[i]->req, slots[i]);
     if (!rc && df_docs_len(call.docs) != df_docs_len(all))
         rc = df_error_set(
             &err, DF_E_INVALID_INPUT,
@@ -924,7 +927,8 @@ int df_flow_post(df_flow *f, df_flow_request *q, df_flow_done_fn done, void *ctx
     pthread_mutex_unlock(&f->mu);
     size_t n_starts = 0;
     for (size_t i = 0; i < f->n_nodes; i++)
-        for (size_t k = 0; k < f->nodes[i].n_upstream; k++) n_starts += f->nodes[i].upstream[k] == FL_GATEWAY;
+        for (size_t k = 0; k < f->nodes[i].n_upstream; k++)
+            n_starts += f->nodes[i].upstream[k] == FL_GATEWAY;
     size_t started = 0;
     for (size_t i = 0; i < f->n_nodes; i++) {
         fl_node *n = &f->nodes[i];

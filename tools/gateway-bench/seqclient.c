@@ -105,7 +105,8 @@ int main(int argc, char **argv)
     }
     qsort(lat, n, sizeof *lat, cmp);
     printf("requests %zu p50_us %.1f p90_us %.1f p99_us %.1f max_us %.1f\n", n, lat[(n - 1) / 2],
-           lat[(size_t)((double)(n - 1) * 0.90)], lat[(size_t)((double)(n - 1) * 0.99)], lat[n - 1]);
+           lat[(size_t)((double)(n - 1) * 0.90)], lat[(size_t)((double)(n - 1) * 0.99)],
+           lat[n - 1]);
     close(fd);
     return 0;
 }

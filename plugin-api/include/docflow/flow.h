@@ -57,7 +57,7 @@ typedef struct df_flow_route {
     const char *executor; /* "encoder", "indexer/shard-1" */
     uint64_t start_ns;    /* CLOCK_REALTIME */
     uint64_t end_ns;
-    int status;           /* DF_OK or the failure code */
+    int status; /* DF_OK or the failure code */
 } df_flow_route;
 
 /* A response. Everything in it lives until df_flow_response_free. */
@@ -68,8 +68,8 @@ typedef struct df_flow_response {
     df_value *parameters; /* the request's, with __results__ filled */
     df_flow_route *routes;
     size_t n_routes;
-    int status;           /* DF_OK, or the code of the first failure */
-    const char *error;    /* the failure's message, NULL when ok */
+    int status;                 /* DF_OK, or the code of the first failure */
+    const char *error;          /* the failure's message, NULL when ok */
     const char *error_executor; /* the executor that failed, or NULL */
 } df_flow_response;
 

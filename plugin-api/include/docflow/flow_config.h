@@ -45,56 +45,56 @@ typedef enum df_polling { DF_POLLING_ANY = 0, DF_POLLING_ALL = 1 } df_polling;
 
 /* One executor of the flow (Jina's Deployment: replicas x shards). */
 typedef struct df_flow_node {
-    const char *name;             /* unique; executor0, executor1... (by position) when absent */
-    const df_value *yaml;         /* the node's map in the YAML (for positions) */
-    df_executor_config *uses;     /* what `uses:` resolved to, with the flow's top-level
-                                     metas, then uses_with / uses_metas / uses_requests
-                                     applied. Never NULL: without `uses:` the jtype is
-                                     "BaseExecutor" (Jina's default: documents pass
-                                     through), which no plugin declares -- the runtime
-                                     implements it. A bare `.so` has jtype "" after
-                                     df_flow_config_check, its own after _load */
-    const char *library;          /* a .so given directly in `uses:` (an absolute path of an
-                                     existing file); NULL otherwise */
-    const char *uses_from;        /* how `uses:` was resolved, for summaries: "inline",
-                                     "path/to/config.yml", "plugin /abs/x.so", "built-in or
-                                     installed jtype", "hub://ns/name -> /path/config.yml" */
-    const char **needs;           /* inputs, in the order given; empty = the gateway alone.
-                                     A join may list "gateway" among other names (the
-                                     request as the gateway sent it); no node has that name */
+    const char *name;         /* unique; executor0, executor1... (by position) when absent */
+    const df_value *yaml;     /* the node's map in the YAML (for positions) */
+    df_executor_config *uses; /* what `uses:` resolved to, with the flow's top-level
+                                 metas, then uses_with / uses_metas / uses_requests
+                                 applied. Never NULL: without `uses:` the jtype is
+                                 "BaseExecutor" (Jina's default: documents pass
+                                 through), which no plugin declares -- the runtime
+                                 implements it. A bare `.so` has jtype "" after
+                                 df_flow_config_check, its own after _load */
+    const char *library;      /* a .so given directly in `uses:` (an absolute path of an
+                                 existing file); NULL otherwise */
+    const char *uses_from;    /* how `uses:` was resolved, for summaries: "inline",
+                                 "path/to/config.yml", "plugin /abs/x.so", "built-in or
+                                 installed jtype", "hub://ns/name -> /path/config.yml" */
+    const char **needs;       /* inputs, in the order given; empty = the gateway alone.
+                                 A join may list "gateway" among other names (the
+                                 request as the gateway sent it); no node has that name */
     size_t n_needs;
-    int replicas;                 /* >= 1 */
-    int shards;                   /* >= 1 */
-    df_polling polling_default;   /* polling '*' (default ANY) */
-    df_value *polling;            /* map endpoint -> "ANY"/"ALL" (without '*'), never NULL */
+    int replicas;                    /* >= 1 */
+    int shards;                      /* >= 1 */
+    df_polling polling_default;      /* polling '*' (default ANY) */
+    df_value *polling;               /* map endpoint -> "ANY"/"ALL" (without '*'), never NULL */
     df_executor_config *uses_before; /* NULL when absent */
     df_executor_config *uses_after;  /* NULL: the built-in reducer (merge by id) */
     const char *uses_before_library; /* .so paths, as for `library` */
     const char *uses_after_library;
-    const char *uses_before_from;    /* as uses_from; NULL when absent */
+    const char *uses_before_from; /* as uses_from; NULL when absent */
     const char *uses_after_from;
-    df_filter *when;              /* NULL: every document */
-    const df_value *when_yaml;    /* the condition as written (for plots); NULL when absent */
-    df_value *env;                /* map of strings (the flow's with.env, then the node's),
-                                     never NULL */
-    const char *workspace;        /* base workspace; NULL: the flow's, else default */
-    double timeout_send_ms;       /* 0: the flow's with.timeout_send, else none */
-    df_value *dynamic_batching;   /* map endpoint -> {preferred_batch_size: n >= 1,
-                                     timeout: ms >= 0 (default 10000, Jina's)}, never NULL */
-    int external;                 /* external: true (host/port name a running executor) */
-    const char *host;             /* external's host; NULL when absent */
-    int port;                     /* external's port; 0 when absent */
+    df_filter *when;            /* NULL: every document */
+    const df_value *when_yaml;  /* the condition as written (for plots); NULL when absent */
+    df_value *env;              /* map of strings (the flow's with.env, then the node's),
+                                   never NULL */
+    const char *workspace;      /* base workspace; NULL: the flow's, else default */
+    double timeout_send_ms;     /* 0: the flow's with.timeout_send, else none */
+    df_value *dynamic_batching; /* map endpoint -> {preferred_batch_size: n >= 1,
+                                   timeout: ms >= 0 (default 10000, Jina's)}, never NULL */
+    int external;               /* external: true (host/port name a running executor) */
+    const char *host;           /* external's host; NULL when absent */
+    int port;                   /* external's port; 0 when absent */
 } df_flow_node;
 
 typedef struct df_flow_config {
-    const char *source;  /* the YAML file */
-    const char *dir;     /* its folder (absolute when it resolves) */
-    df_value *with;      /* flow-level settings (map, never NULL) */
-    int prefetch;        /* with.prefetch, default 1000 (Jina's); 0 = unlimited */
+    const char *source;     /* the YAML file */
+    const char *dir;        /* its folder (absolute when it resolves) */
+    df_value *with;         /* flow-level settings (map, never NULL) */
+    int prefetch;           /* with.prefetch, default 1000 (Jina's); 0 = unlimited */
     double timeout_send_ms; /* with.timeout_send, 0 = none */
-    df_flow_node *nodes; /* topologically sorted (YAML order when it is one) */
+    df_flow_node *nodes;    /* topologically sorted (YAML order when it is one) */
     size_t n_nodes;
-    df_value *warnings;  /* list of strings */
+    df_value *warnings; /* list of strings */
     const df_yaml *yaml;
 } df_flow_config;
 
@@ -115,8 +115,7 @@ df_flow_config *df_flow_config_parse(df_arena *a, const char *text, size_t len, 
  * as strings, to the lists `errors` and `warnings` (either may be NULL).
  * Returns the configuration, or NULL when there was any error. */
 df_flow_config *df_flow_config_check(df_arena *a, const char *path, const char *text, size_t len,
-                                     const df_value *context, df_value *errors,
-                                     df_value *warnings);
+                                     const df_value *context, df_value *errors, df_value *warnings);
 /* Fills in the jtype of every executor named by a bare `.so` in `uses:`,
  * `uses_before:` or `uses_after:` by reading the plugin's descriptor: a
  * plugin with one executor type gives it; with several it is an error that

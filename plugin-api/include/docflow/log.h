@@ -15,7 +15,7 @@ extern "C" {
 
 void df_log_set_level(df_log_level min_level); /* default DF_LOG_INFO */
 void df_log_set_json(int json);                /* default 0: text lines */
-int df_log_is_json(void);                       /* 1 after df_log_set_json(1) */
+int df_log_is_json(void);                      /* 1 after df_log_set_json(1) */
 int df_log_enabled(df_log_level level);
 /* `source` (an executor name, "host", ...) may be NULL. */
 void df_log(df_log_level level, const char *source, const char *fmt, ...) DF_PRINTF(3, 4);
