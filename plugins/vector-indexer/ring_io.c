@@ -172,15 +172,16 @@ static int reap_one(vx_ring *r, int block)
     return 1;
 }
 
-static int submit_entry(vx_ring *r)
+/* Submits what was prepared: `n` entries, each with a completion. */
+static int submit_entry(vx_ring *r, unsigned n)
 {
     int rc = io_uring_submit(&r->ring);
     if (rc < 0) return rc;
-    r->outstanding++;
+    r->outstanding += n;
     while (reap_one(r, 0)) {
     }
     /* Keep the completions in flight below the completion ring's size. */
-    while (r->outstanding >= VX_RING_DEPTH && reap_one(r, 1)) {
+    while (r->outstanding >= VX_RING_DEPTH - 2 && reap_one(r, 1)) {
     }
     return 0;
 }
@@ -193,7 +194,7 @@ int vx_ring_submit_write(vx_ring *r, int fd, const void *buf, size_t len, uint64
         if (!sqe) return -EBUSY;
         io_uring_prep_write(sqe, fd, (const char *)buf + pos, (unsigned)chunk, off + pos);
         io_uring_sqe_set_data64(sqe, chunk);
-        int rc = submit_entry(r);
+        int rc = submit_entry(r, 1);
         if (rc < 0) return rc;
         pos += chunk;
     }
@@ -207,7 +208,7 @@ int vx_ring_submit_sync(vx_ring *r, int fd)
     io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
     io_uring_sqe_set_flags(sqe, IOSQE_IO_DRAIN);
     io_uring_sqe_set_data64(sqe, 0);
-    return submit_entry(r);
+    return submit_entry(r, 1);
 }
 
 int vx_ring_wait_all(vx_ring *r)

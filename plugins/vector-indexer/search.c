@@ -7,14 +7,14 @@
  * - the fused scan, for a few queries: one pass over the rows computes the
  *   dot products (AVX-512 or AVX2+FMA, chosen at run time) and keeps the
  *   top k in the same pass, so the matrix is read once at memory speed;
- *   the rows are split over `threads` threads;
+ *   the rows are tasks for the pool's threads (pool.c);
  * - sgemm blocks, for many queries: OpenBLAS multiplies a block of queries
  *   by a block of rows (compute-bound, where BLAS wins), then a vectorised
  *   filter against each query's current k-th best value feeds a heap. The
  *   filter passes about k * ln(rows / k) values per query, so selection
- *   costs one compare per 16 scores.
+ *   costs one compare per 16 scores; groups of queries are pool tasks.
  *
- * Not here: metrics, scores, documents (vector_indexer.c).
+ * Not here: metrics, scores, documents (vector_indexer.c), threads (pool.c).
  */
 #include <cblas.h>
 #include <math.h>
@@ -29,11 +29,13 @@
 #include "vector_index.h"
 
 /* Rows and queries per sgemm block. All of up to 1024 queries go in one
- * block, so each block of rows is packed by OpenBLAS once (smaller query
- * blocks re-read it per block: measured 10% slower); 1024 rows keep the
- * 4 MB block of scores close to the cores between sgemm and selection. */
+ * block, so each block of rows is packed by OpenBLAS once (blocks of 256
+ * queries re-read it four times: measured up to 10% slower); 512 rows keep
+ * the 2 MB block of scores in L2 between sgemm and selection (1024 rows
+ * were 4% slower on one thread) and still split well over OpenBLAS's
+ * threads (256 rows did not). Overridable with -D for experiments. */
 #ifndef BLAS_ROWS
-#define BLAS_ROWS 1024
+#define BLAS_ROWS 512
 #endif
 #ifndef BLAS_QUERIES
 #define BLAS_QUERIES 1024
@@ -323,53 +325,57 @@ static void scan_run(const scan_job *j)
     scan_portable(j);
 }
 
-static void *scan_thread(void *arg)
+/* The fused scan of up to SCAN_GROUP queries as pool tasks: each task is
+ * a range of rows; each worker keeps its own heaps (worker 0's are the
+ * caller's), merged at the end. */
+typedef struct scan_tasks {
+    const vx_matrix *m;
+    const float *queries;
+    size_t nq;
+    size_t rows_per_task;
+    topk *heaps; /* worker w: heaps[w * nq .. + nq] */
+} scan_tasks;
+
+static void scan_task(void *arg, size_t task, int worker)
 {
-    scan_run(arg);
-    return NULL;
+    scan_tasks *t = arg;
+    size_t r0 = task * t->rows_per_task;
+    size_t r1 = r0 + t->rows_per_task < t->m->rows ? r0 + t->rows_per_task : t->m->rows;
+    scan_job j = {t->m, t->queries, t->nq, r0, r1, t->heaps + (size_t)worker * t->nq};
+    scan_run(&j);
 }
 
-/* One group of up to SCAN_GROUP queries over all rows, split over
- * `threads` threads, each with its own heaps; merged into `tk`. */
+/* One group of up to SCAN_GROUP queries over all rows, into `tk`. */
 static int scan_group(const vx_matrix *m, const float *queries, size_t nq, size_t k, int threads,
-                      topk *tk)
+                      vx_pool *pool, topk *tk)
 {
     size_t floats = m->rows * m->dim;
     size_t t = (size_t)(threads > 0 ? threads : 1);
     if (t > 1 + floats / SCAN_FLOATS_PER_THREAD) t = 1 + floats / SCAN_FLOATS_PER_THREAD;
     if (t > 64) t = 64;
-    if (t <= 1) {
+    if (t <= 1 || !pool) {
         scan_job j = {m, queries, nq, 0, m->rows, tk};
         scan_run(&j);
         return 0;
     }
-    scan_job jobs[64];
-    topk heaps[64][SCAN_GROUP];
-    pthread_t tids[64];
-    vx_hit *store = malloc(t * nq * k * sizeof *store);
+    topk heaps[64 * SCAN_GROUP];
+    vx_hit *store = malloc((t - 1) * nq * k * sizeof *store);
     if (!store) return -1;
-    size_t per = (m->rows + t - 1) / t;
-    size_t started = 1;
-    for (size_t i = 0; i < t; i++) {
+    for (size_t g = 0; g < nq; g++)
+        heaps[g] = tk[g];
+    for (size_t w = 1; w < t; w++)
         for (size_t g = 0; g < nq; g++)
-            topk_init(&heaps[i][g], store + (i * nq + g) * k, k);
-        size_t r0 = i * per < m->rows ? i * per : m->rows;
-        size_t r1 = r0 + per < m->rows ? r0 + per : m->rows;
-        jobs[i] = (scan_job){m, queries, nq, r0, r1, heaps[i]};
-    }
-    for (size_t i = 1; i < t; i++) {
-        if (pthread_create(&tids[i], NULL, scan_thread, &jobs[i]) != 0) break;
-        started++;
-    }
-    scan_run(&jobs[0]);
-    for (size_t i = started; i < t; i++)
-        scan_run(&jobs[i]); /* threads we could not start */
-    for (size_t i = 1; i < started; i++)
-        pthread_join(tids[i], NULL);
-    for (size_t i = 0; i < t; i++)
+            topk_init(&heaps[w * nq + g], store + ((w - 1) * nq + g) * k, k);
+    /* 8 tasks per thread: a late thread takes fewer; each still a few MB */
+    size_t per = (m->rows + t * 8 - 1) / (t * 8);
+    scan_tasks st = {m, queries, nq, per, heaps};
+    vx_pool_run(pool, (int)t, (m->rows + per - 1) / per, scan_task, &st);
+    for (size_t g = 0; g < nq; g++)
+        tk[g] = heaps[g];
+    for (size_t w = 1; w < t; w++)
         for (size_t g = 0; g < nq; g++)
-            for (size_t h = 0; h < heaps[i][g].n; h++)
-                topk_push(&tk[g], heaps[i][g].heap[h].value, heaps[i][g].heap[h].row);
+            for (size_t h = 0; h < heaps[w * nq + g].n; h++)
+                topk_push(&tk[g], heaps[w * nq + g].heap[h].value, heaps[w * nq + g].heap[h].row);
     free(store);
     return 0;
 }
@@ -482,105 +488,42 @@ static select_fn pick_select(void)
     return select_portable;
 }
 
-/* The selection of one block of scores is split by query over the
- * threads: thread i owns the heaps of its share of the queries, so nothing
- * is shared. Helpers sleep on a condition variable (blocked in the kernel,
- * not spinning) while OpenBLAS multiplies, and OpenBLAS's threads are done
- * while they select: the two never run at once, one owner of the cores at
- * a time. */
-typedef struct blas_select {
-    pthread_mutex_t mu;
-    pthread_cond_t go, idle;
-    unsigned long generation; /* bumped for each block */
-    int pending;              /* helpers still selecting the current block */
-    int finished;
-    int threads; /* the caller and the helpers that started */
+/* The selection of one block of scores, as pool tasks of SELECT_QUERIES
+ * queries each: a task owns its queries' heaps, so nothing is shared. The
+ * pool's helpers sleep while OpenBLAS multiplies, and OpenBLAS's threads
+ * are done while they select: one owner of the cores at a time. */
+#define SELECT_QUERIES 32
+
+typedef struct blas_block {
     select_fn select;
-    /* the current block, set by the caller before bumping the generation */
     const float *scores;
     size_t xn, x0, q0, qn;
     const float *scale, *bias;
     topk *tk;
-} blas_select;
+} blas_block;
 
-static void select_share(blas_select *b, int i)
+static void select_task(void *arg, size_t task, int worker)
 {
-    size_t lo = b->qn * (size_t)i / (size_t)b->threads;
-    size_t hi = b->qn * (size_t)(i + 1) / (size_t)b->threads;
+    (void)worker;
+    blas_block *b = arg;
+    size_t lo = task * SELECT_QUERIES;
+    size_t hi = lo + SELECT_QUERIES < b->qn ? lo + SELECT_QUERIES : b->qn;
     for (size_t q = lo; q < hi; q++)
         b->select(b->scores + q * b->xn, b->xn, b->x0, b->scale, b->bias, &b->tk[b->q0 + q]);
 }
 
-typedef struct blas_helper {
-    blas_select *b;
-    int index;
-} blas_helper;
-
-static void *select_helper(void *arg)
-{
-    blas_helper *h = arg;
-    blas_select *b = h->b;
-    unsigned long seen = 0;
-    for (;;) {
-        pthread_mutex_lock(&b->mu);
-        while (b->generation == seen && !b->finished)
-            pthread_cond_wait(&b->go, &b->mu);
-        seen = b->generation;
-        int finished = b->finished;
-        pthread_mutex_unlock(&b->mu);
-        if (finished) return NULL;
-        select_share(b, h->index);
-        pthread_mutex_lock(&b->mu);
-        if (--b->pending == 0) pthread_cond_signal(&b->idle);
-        pthread_mutex_unlock(&b->mu);
-    }
-}
-
-/* Selects the current block on every thread; returns when all are done. */
-static void select_block(blas_select *b)
-{
-    if (b->threads > 1) {
-        pthread_mutex_lock(&b->mu);
-        b->generation++;
-        b->pending = b->threads - 1;
-        pthread_cond_broadcast(&b->go);
-        pthread_mutex_unlock(&b->mu);
-    }
-    select_share(b, 0);
-    if (b->threads > 1) {
-        pthread_mutex_lock(&b->mu);
-        while (b->pending > 0)
-            pthread_cond_wait(&b->idle, &b->mu);
-        pthread_mutex_unlock(&b->mu);
-    }
-}
-
-/* Helpers only pay off when selection is long next to waking them: from
- * this many scores per search, and 16 queries per thread. */
+/* Helpers only pay off when selection is long next to waking them. */
 #define PARALLEL_SELECT_MIN ((size_t)1 << 24)
-#define MAX_SELECT_THREADS  16
 
-static int search_blas(const vx_matrix *m, const float *queries, size_t nq, int threads, topk *tk)
+static int search_blas(const vx_matrix *m, const float *queries, size_t nq, int threads,
+                       vx_pool *pool, topk *tk)
 {
     const size_t dim = m->dim;
     const size_t qb = nq < BLAS_QUERIES ? nq : BLAS_QUERIES;
     float *scores = malloc(qb * BLAS_ROWS * sizeof *scores);
     if (!scores) return -1;
-    if (threads > MAX_SELECT_THREADS) threads = MAX_SELECT_THREADS;
-    if (threads < 1 || nq * m->rows < PARALLEL_SELECT_MIN || qb < (size_t)threads * 16) threads = 1;
-    blas_select b = {.mu = PTHREAD_MUTEX_INITIALIZER,
-                     .go = PTHREAD_COND_INITIALIZER,
-                     .idle = PTHREAD_COND_INITIALIZER,
-                     .threads = 1,
-                     .select = pick_select(),
-                     .tk = tk};
-    pthread_t tids[MAX_SELECT_THREADS];
-    blas_helper helpers[MAX_SELECT_THREADS];
-    for (int i = 1; i < threads; i++) { /* b.threads counts those that started */
-        helpers[i] = (blas_helper){&b, i};
-        if (pthread_create(&tids[i], NULL, select_helper, &helpers[i]) != 0) break;
-        b.threads++;
-    }
+    if (nq * m->rows < PARALLEL_SELECT_MIN) threads = 1;
+    blas_block b = {.select = pick_select(), .scores = scores, .tk = tk};
     for (size_t x0 = 0; x0 < m->rows; x0 += BLAS_ROWS) {
         size_t xn = m->rows - x0 < BLAS_ROWS ? m->rows - x0 : BLAS_ROWS;
         for (size_t q0 = 0; q0 < nq; q0 += qb) {
@@ -588,22 +531,15 @@ static int search_blas(const vx_matrix *m, const float *queries, size_t nq, int 
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qn, (int)xn, (int)dim, 1.0f,
                         queries + q0 * dim, (int)dim, m->data + x0 * dim, (int)dim, 0.0f, scores,
                         (int)xn);
-            b.scores = scores;
             b.xn = xn;
             b.x0 = x0;
             b.q0 = q0;
             b.qn = qn;
             b.scale = m->scale ? m->scale + x0 : NULL;
             b.bias = m->bias ? m->bias + x0 : NULL;
-            select_block(&b);
+            vx_pool_run(pool, threads, (qn + SELECT_QUERIES - 1) / SELECT_QUERIES, select_task, &b);
         }
     }
-    pthread_mutex_lock(&b.mu);
-    b.finished = 1;
-    pthread_cond_broadcast(&b.go);
-    pthread_mutex_unlock(&b.mu);
-    for (int i = 1; i < b.threads; i++)
-        pthread_join(tids[i], NULL);
     free(scores);
     return 0;
 }
@@ -619,7 +555,7 @@ vx_kernel vx_search_pick(size_t nq, size_t rows)
 }
 
 int vx_search(const vx_matrix *m, const float *queries, size_t nq, size_t k, vx_kernel kernel,
-              int threads, vx_hit *hits, size_t *counts)
+              int threads, vx_pool *pool, vx_hit *hits, size_t *counts)
 {
     if (nq == 0) return 0;
     if (k == 0 || m->rows == 0) {
@@ -634,11 +570,11 @@ int vx_search(const vx_matrix *m, const float *queries, size_t nq, size_t k, vx_
     if (kernel == VX_KERNEL_AUTO) kernel = vx_search_pick(nq, m->rows);
     int rc = 0;
     if (kernel == VX_KERNEL_BLAS) {
-        rc = search_blas(m, queries, nq, threads, tk);
+        rc = search_blas(m, queries, nq, threads, pool, tk);
     } else {
         for (size_t g = 0; g < nq && rc == 0; g += SCAN_GROUP) {
             size_t n = nq - g < SCAN_GROUP ? nq - g : SCAN_GROUP;
-            rc = scan_group(m, queries + g * m->dim, n, kk, threads, tk + g);
+            rc = scan_group(m, queries + g * m->dim, n, kk, threads, pool, tk + g);
         }
     }
     for (size_t i = 0; i < nq && rc == 0; i++) {

@@ -49,6 +49,7 @@ struct vx_storage {
     size_t n_pieces, cap_pieces;
     uint64_t append_len;
     int append_state;
+    int sync_submitted; /* the fdatasync of the append is queued */
     /* Background compaction: `finished` is the only field both threads touch. */
     pthread_mutex_t mu;
     pthread_t thread;
@@ -556,6 +557,7 @@ int vx_storage_begin(vx_storage *s, vx_error *err)
     s->n_pieces = 0;
     s->append_len = 0;
     s->append_state = APPEND_OK;
+    s->sync_submitted = 0;
     int rc = DF_OK;
     if (s->broken)
         rc = vx_fail(err, DF_E_IO,
@@ -569,6 +571,7 @@ int vx_storage_begin(vx_storage *s, vx_error *err)
 
 void vx_storage_write(vx_storage *s, const void *p, size_t len)
 {
+    if (s->sync_submitted) s->append_state = APPEND_RESUBMIT; /* after the sync: redo all */
     if (s->append_state == APPEND_REFUSED || s->append_state == APPEND_NO_MEMORY || len == 0)
         return;
     if (s->n_pieces == s->cap_pieces) {
@@ -601,11 +604,17 @@ static int rewrite_pieces(vx_storage *s)
     return 0;
 }
 
+void vx_storage_sync(vx_storage *s)
+{
+    if (s->append_state != APPEND_OK || !s->append_len || s->sync_submitted) return;
+    s->sync_submitted = 1;
+    if (vx_ring_submit_sync(&s->ring, s->active_fd) < 0) s->append_state = APPEND_RESUBMIT;
+}
+
 int vx_storage_finish(vx_storage *s, int commit, vx_error *err)
 {
     int rc = 0;
-    if (commit && s->append_state == APPEND_OK && s->append_len)
-        rc = vx_ring_submit_sync(&s->ring, s->active_fd);
+    if (commit) vx_storage_sync(s);
     int waited = vx_ring_wait_all(&s->ring);
     if (s->append_state == APPEND_REFUSED) return err->code;
     if (!commit) goto undo;

@@ -87,6 +87,10 @@ static int grow_matrix(vx_store *s, size_t cap)
                   ? mremap(s->matrix, s->mapped, bytes, MREMAP_MAYMOVE)
                   : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return -1;
+    /* Huge pages where the system gives them on request: a scan of 512 MB
+     * then walks 256 pages instead of 131072, and growing faults in 2 MB
+     * at a time. Advice only; without it everything works the same. */
+    madvise(p, bytes, MADV_HUGEPAGE);
     s->matrix = p;
     s->mapped = bytes;
     return 0;

@@ -95,14 +95,26 @@ typedef enum vx_kernel {
     VX_KERNEL_BLAS = 2, /* OpenBLAS sgemm of query blocks x row blocks, then selection */
 } vx_kernel;
 
+/* pool.c: helper threads that sleep between jobs. A job is n tasks,
+ * claimed one at a time by the caller (worker 0) and up to threads - 1
+ * helpers (workers 1..), so a helper scheduled late takes fewer tasks
+ * instead of holding the caller up. Returns once every task ran, with the
+ * number of workers that could take part. */
+typedef struct vx_pool vx_pool;
+typedef void (*vx_task_fn)(void *ctx, size_t task, int worker);
+vx_pool *vx_pool_new(void); /* NULL when out of memory; threads start on first use */
+void vx_pool_free(vx_pool *p);
+int vx_pool_run(vx_pool *p, int threads, size_t n_tasks, vx_task_fn fn, void *ctx);
+
 /* For each of the nq queries (nq x dim, row-major), the rows with the
  * largest value, best first (equal values: lower row first), in
  * hits[i * k ..], and their number (min(k, rows) unless values are NaN) in
- * counts[i]. `threads`: how many threads the fused scan may use (the sgemm
- * path uses OpenBLAS's own threads and selects in the caller's thread, so
- * one owner holds the cores at any time). 0, or -1 when out of memory. */
+ * counts[i]. `threads` (with `pool`; NULL runs on the caller alone): the
+ * fused scan splits the rows over them; the sgemm path lets OpenBLAS's own
+ * threads multiply, then the pool's select, so one owner holds the cores
+ * at any time. 0, or -1 when out of memory. */
 int vx_search(const vx_matrix *m, const float *queries, size_t nq, size_t k, vx_kernel kernel,
-              int threads, vx_hit *hits, size_t *counts);
+              int threads, vx_pool *pool, vx_hit *hits, size_t *counts);
 
 /* The kernel VX_KERNEL_AUTO picks for nq queries. */
 vx_kernel vx_search_pick(size_t nq, size_t rows);
@@ -358,6 +370,9 @@ int vx_storage_append(vx_storage *s, const void *records, size_t len, vx_error *
  * up) and returns 0. A failed begin still needs its finish. */
 int vx_storage_begin(vx_storage *s, vx_error *err);
 void vx_storage_write(vx_storage *s, const void *piece, size_t len);
+/* Queues the fdatasync after the last piece (finish does it otherwise), so
+ * the caller can go on working while the disk syncs. */
+void vx_storage_sync(vx_storage *s);
 int vx_storage_finish(vx_storage *s, int commit, vx_error *err);
 void vx_storage_stats_get(vx_storage *s, vx_storage_stats *out);
 /* Takes in a finished background compaction, if any (never blocks). */

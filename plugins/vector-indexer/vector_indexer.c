@@ -8,10 +8,12 @@
  * search.c, the in-memory index in store.c, the files in storage.c and
  * compaction.c, the stored document format in doc_record.c.
  *
- * Write endpoints follow one order, so a failure never leaves memory and
- * disk apart: check the request, prepare everything that can run out of
- * memory (records, room in the index), make the log append durable, then
- * apply to memory (which cannot fail any more).
+ * Write endpoints never leave memory and disk apart: check the request,
+ * prepare everything that can run out of memory (records, room in the
+ * index), then make the log append durable and change memory. /index and
+ * /update change memory while their write is in flight, keeping what each
+ * document replaced, and put it back if the write fails; /delete and
+ * /clear write first.
  */
 #include <cblas.h>
 #include <math.h>
@@ -30,6 +32,7 @@ typedef struct indexer {
     vx_kernel kernel;
     vx_store store;
     vx_storage *storage;
+    vx_pool *pool;  /* search threads; they sleep between searches */
     vx_buf log;     /* the log records of a /delete or /clear, reused */
     vx_buf *pieces; /* the log records of a put, in pieces (put_documents), reused */
     size_t n_pieces;
@@ -58,6 +61,7 @@ static void indexer_close(void *state)
 {
     indexer *ix = state;
     vx_storage_close(ix->storage);
+    vx_pool_free(ix->pool);
     vx_store_free(&ix->store);
     vx_buf_free(&ix->log);
     vx_buf_free(&ix->body);
@@ -303,14 +307,17 @@ static int put_documents(indexer *ix, df_req *req, df_docs *docs, const float **
     vx_error err = {0};
     int rc = vx_storage_begin(ix->storage, &err);
     if (rc == DF_OK) rc = encode_and_write(ix, docs, vecs, dim, recs);
+    if (rc == DF_OK) vx_storage_sync(ix->storage); /* the disk syncs while memory is updated */
     int overlapped = rc == DF_OK;
     for (size_t i = 0; overlapped && i < n; i++) {
         if (!recs[i]) continue;
         int r = vx_store_put_undoable(&ix->store, vecs[i], recs[i], &undo[i]);
-        if (r < 0)
+        if (r < 0) {
             overlapped = 0; /* no memory to keep the old vector: wait for the disk */
-        else
-            replaced += (size_t)r, applied = i + 1;
+            break;
+        }
+        replaced += (size_t)r;
+        applied = i + 1;
     }
     int io = vx_storage_finish(ix->storage, rc == DF_OK, &err);
     if (rc == DF_OK) rc = io;
@@ -471,23 +478,25 @@ static float exact_score(const indexer *ix, const float *q, double qnorm, size_t
 {
     const size_t dim = ix->store.dim;
     const float *x = ix->store.matrix + row * dim;
-    double dot = 0, xx = 0, sq = 0;
-    for (size_t c = 0; c < dim; c++) {
-        dot += (double)q[c] * x[c];
-        xx += (double)x[c] * x[c];
-        sq += ((double)q[c] - x[c]) * ((double)q[c] - x[c]);
-    }
+    double acc = 0, xx = 0;
     switch (ix->metric) {
     case VX_METRIC_DOT:
-        return (float)dot;
+        for (size_t c = 0; c < dim; c++)
+            acc += (double)q[c] * x[c];
+        return (float)acc;
     case VX_METRIC_EUCLIDEAN:
-        return (float)sqrt(sq);
+        for (size_t c = 0; c < dim; c++)
+            acc += ((double)q[c] - x[c]) * ((double)q[c] - x[c]);
+        return (float)sqrt(acc);
     case VX_METRIC_COSINE:
-    default: {
+    default:
+        for (size_t c = 0; c < dim; c++) {
+            acc += (double)q[c] * x[c];
+            xx += (double)x[c] * x[c];
+        }
         /* rounding can push 1 - cos a hair outside [0, 2] */
-        double d = qnorm > 0 && xx > 0 ? 1.0 - dot / (qnorm * sqrt(xx)) : 1.0;
+        double d = qnorm > 0 && xx > 0 ? 1.0 - acc / (qnorm * sqrt(xx)) : 1.0;
         return (float)(d < 0 ? 0 : d > 2 ? 2 : d);
-    }
     }
 }
 
@@ -558,7 +567,8 @@ static int search_docs(void *state, df_req *req)
     scored *order = h->req_alloc(req, (k + 1) * sizeof *order);
     int threads = ix->threads ? ix->threads : openblas_get_num_threads();
     vx_matrix view = vx_store_view(&ix->store);
-    if (k && vx_search(&view, q, nq, k, ix->kernel, threads, hits, counts))
+    if (!ix->pool) ix->pool = vx_pool_new(); /* NULL: search on this thread alone */
+    if (k && vx_search(&view, q, nq, k, ix->kernel, threads, ix->pool, hits, counts))
         return h->fail(req, DF_E_RESOURCE, "out of memory searching %zu queries", nq);
     for (size_t i = 0; i < nq; i++) {
         df_doc *query = h->docs_get(docs, i);

@@ -74,11 +74,12 @@ typedef struct options {
     long dim;           /* < 0: unset */
     long compact_bytes; /* < 0: unset */
     int return_embeddings;
+    int threads; /* 0: unset */
 } options;
 
 #define DEFAULTS                                                                                   \
     {                                                                                              \
-        NULL, NULL, -1, -1, 0                                                                      \
+        NULL, NULL, -1, -1, 0, 0                                                                   \
     }
 
 static df_executor *open_with(const char *ws, const options *o, df_error *err)
@@ -91,6 +92,7 @@ static df_executor *open_with(const char *ws, const options *o, df_error *err)
     if (o->compact_bytes >= 0)
         df_value_put_number(c->with, "compact_bytes", (double)o->compact_bytes);
     if (o->return_embeddings) df_value_put_bool(c->with, "return_embeddings", 1);
+    if (o->threads) df_value_put_number(c->with, "threads", o->threads);
     df_executor_options opt = DF_EXECUTOR_OPTIONS_INIT;
     opt.workspace = ws;
     return df_executor_open(c, &opt, err);
@@ -351,6 +353,33 @@ static void test_query_batch_matches_brute_force(void)
 static void test_limit_above_count_returns_every_document(void)
 {
     search_case(20, 5, 4, 50);
+}
+
+/* Large enough that the scan splits its rows over the pool's threads and
+ * the sgemm path selects on them: the same answers as the reference. */
+static void test_threaded_search_matches_brute_force(void)
+{
+    const size_t rows = 34000, dim = 32, nq = 500;
+    float *x = random_matrix(rows, dim);
+    float *q = random_matrix(nq, dim);
+    options o = DEFAULTS;
+    o.metric = "euclidean";
+    o.threads = 3;
+    df_executor *ex = open_ok(new_workspace(), &o);
+    index_rows(ex, x, 0, rows, dim, 5000);
+    for (size_t batch = 1; batch <= nq; batch += nq - 1) { /* 1 query: scan; 500: sgemm */
+        call r;
+        call_begin(&r);
+        for (size_t i = 0; i < batch; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "q%zu", i);
+            add_doc(&r, id, q + i * dim, dim);
+        }
+        CU_ASSERT_EQUAL(call_run(&r, ex, "/search"), DF_OK);
+        check_against_reference(r.docs, q, x, rows, dim, EUCLIDEAN, 10);
+        call_end(&r);
+    }
+    df_executor_close(ex);
 }
 
 static void test_default_limit_is_10_and_parameter_overrides(void)
@@ -1029,6 +1058,7 @@ void df_test_register(void)
     CU_add_test(s, "one query matches brute force", test_one_query_matches_brute_force);
     CU_add_test(s, "few queries match brute force", test_few_queries_match_brute_force);
     CU_add_test(s, "query batch matches brute force", test_query_batch_matches_brute_force);
+    CU_add_test(s, "threaded search matches brute force", test_threaded_search_matches_brute_force);
     CU_add_test(s, "limit above count returns every document",
                 test_limit_above_count_returns_every_document);
     CU_add_test(s, "default limit is 10 and parameter overrides",

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -223,9 +224,29 @@ static uint64_t rng_next(uint64_t *s)
     return *s;
 }
 
+/* n x dim floats in huge pages where the system gives them on request,
+ * as the indexer keeps its matrix, so the bandwidth floor is read the way
+ * the indexer reads. Free with free_vectors. */
+static float *alloc_vectors(size_t n, size_t dim)
+{
+    size_t bytes = n * dim * sizeof(float) + 64; /* 64: the size, keeping rows aligned */
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE);
+    *(size_t *)p = bytes;
+    return (float *)((char *)p + 64);
+}
+
+static void free_vectors(float *m)
+{
+    if (!m) return;
+    char *p = (char *)m - 64;
+    munmap(p, *(size_t *)p);
+}
+
 static float *unit_vectors(size_t n, size_t dim, uint64_t seed)
 {
-    float *m = malloc(n * dim * sizeof *m);
+    float *m = alloc_vectors(n, dim);
     if (!m) return NULL;
     uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
     for (size_t r = 0; r < n; r++) {
@@ -274,10 +295,32 @@ __attribute__((target("avx2"))) static float read_avx2(const float *p, size_t n)
 }
 #endif
 
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static float read_avx512(const float *p, size_t n)
+{
+    __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        a = _mm512_add_ps(a, _mm512_loadu_ps(p + i));
+        b = _mm512_add_ps(b, _mm512_loadu_ps(p + i + 16));
+        c = _mm512_add_ps(c, _mm512_loadu_ps(p + i + 32));
+        d = _mm512_add_ps(d, _mm512_loadu_ps(p + i + 48));
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
+    for (; i < n; i++)
+        s += p[i];
+    return s;
+}
+#endif
+
 static void *read_slice(void *arg)
 {
     read_job *j = arg;
 #if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) {
+        j->sum = read_avx512(j->p, j->n);
+        return NULL;
+    }
     if (__builtin_cpu_supports("avx2")) {
         j->sum = read_avx2(j->p, j->n);
         return NULL;
@@ -462,35 +505,79 @@ static int by_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The Q-query request, timed cfg->repeat times after a warm-up; keeps the
- * last answer's neighbours (as row numbers) in `ids` (Q x k). */
-static int bench_batch(const ib_config *cfg, df_executor *ex, const float *q, ib_search *out,
-                       int64_t *ids, df_error *err)
-{
-    df_arena *a = df_arena_new(0);
-    df_docs *docs = vector_docs(a, q, 0, cfg->queries, cfg->dim, "q");
-    df_value *params = df_value_new_map(a);
-    df_value_put_number(params, "limit", (double)cfg->k);
+/* ========================================================================
+ * Search: engines measured interleaved
+ *
+ * A shared machine's speed drifts from one second to the next, so the
+ * engines take turns: each timed one-request search of one engine is
+ * followed by the same of the other, and the one-query requests go in
+ * turns of SINGLE_TURN. Both see the same machine; the medians compare.
+ * ======================================================================== */
+
+typedef struct engine {
+    int (*batch)(void *ctx);            /* the Q-query search; keeps the ids */
+    int (*single)(void *ctx, size_t i); /* a one-query search of query i */
+    void *ctx;
+    ib_search *out;
     double times[100];
-    int rc = call(ex, a, "/search", docs, params, err);
-    for (int r = 0; rc == 0 && r < cfg->repeat; r++) {
-        double t0 = bench_now();
-        rc = call(ex, a, "/search", docs, params, err);
-        times[r] = bench_now() - t0;
+    double *lat, total;
+} engine;
+
+/* The VectorIndexer through df_executor_call, as a flow calls it. */
+typedef struct ours_ctx {
+    const ib_config *cfg;
+    df_executor *ex;
+    df_arena *arena;
+    df_docs *batch; /* the Q queries */
+    df_docs **reqs; /* one per one-query request */
+    df_value *params;
+    int64_t *ids; /* Q x k neighbours of the last batch */
+    df_error *err;
+} ours_ctx;
+
+static int ours_batch(void *arg)
+{
+    ours_ctx *o = arg;
+    const ib_config *cfg = o->cfg;
+    int rc = call(o->ex, o->arena, "/search", o->batch, o->params, o->err);
+    for (size_t i = 0; rc == 0 && i < cfg->queries; i++) {
+        df_docs *m = df_doc_matches(df_docs_get(o->batch, i));
+        for (size_t j = 0; j < cfg->k; j++)
+            o->ids[i * cfg->k + j] =
+                j < df_docs_len(m) ? atoll(df_doc_str(df_docs_get(m, j), DF_FIELD_ID) + 1) : -1;
     }
-    if (rc == 0) {
-        qsort(times, (size_t)cfg->repeat, sizeof *times, by_double);
-        out->batch_s = times[cfg->repeat / 2];
-        for (size_t i = 0; i < cfg->queries; i++) {
-            df_docs *m = df_doc_matches(df_docs_get(docs, i));
-            for (size_t j = 0; j < cfg->k; j++)
-                ids[i * cfg->k + j] =
-                    j < df_docs_len(m) ? atoll(df_doc_str(df_docs_get(m, j), DF_FIELD_ID) + 1) : -1;
-        }
-    }
-    df_arena_free(a);
     return rc;
 }
+
+static int ours_single(void *arg, size_t i)
+{
+    ours_ctx *o = arg;
+    return call(o->ex, o->arena, "/search", o->reqs[i], o->params, o->err);
+}
+
+#ifdef BENCH_HAVE_FAISS
+typedef struct faiss_ctx {
+    const ib_config *cfg;
+    bench_faiss *f;
+    const float *q;
+    float *dist;
+    int64_t *ids;
+} faiss_ctx;
+
+static int faiss_batch(void *arg)
+{
+    faiss_ctx *c = arg;
+    return bench_faiss_search(c->f, c->cfg->queries, c->q, c->cfg->k, c->dist, c->ids);
+}
+
+static int faiss_single(void *arg, size_t i)
+{
+    faiss_ctx *c = arg;
+    size_t at = i % c->cfg->queries;
+    return bench_faiss_search(c->f, 1, c->q + at * c->cfg->dim, c->cfg->k, c->dist,
+                              c->ids + at * c->cfg->k);
+}
+#endif
 
 static void latency_summary(double *lat, size_t n, double total, ib_search *out)
 {
@@ -500,71 +587,81 @@ static void latency_summary(double *lat, size_t n, double total, ib_search *out)
     out->single_p99_ms = lat[n * 99 / 100] * 1e3;
 }
 
-/* cfg->single requests of one query each (built beforehand), timed one by one. */
-static int bench_single(const ib_config *cfg, df_executor *ex, const float *q, ib_search *out,
-                        df_error *err)
+/* One-query requests go in turns of this many per engine: back to back, as
+ * a server would see them (the matrix stays as warm in the caches as the
+ * read-bandwidth floor assumes), while both engines still share each
+ * stretch of the machine's time. */
+#define SINGLE_TURN 50
+
+/* Warm-up, then cfg->repeat rounds of one batch per engine, then turns of
+ * SINGLE_TURN one-query requests per engine. */
+static int run_engines(const ib_config *cfg, engine *e, int n)
 {
-    size_t n = cfg->single;
-    if (n == 0) return DF_OK;
+    int rc = 0;
+    for (int k = 0; k < n && rc == 0; k++) {
+        rc = e[k].batch(e[k].ctx);
+        if (rc == 0 && cfg->single) rc = e[k].single(e[k].ctx, 0);
+    }
+    for (int r = 0; r < cfg->repeat && rc == 0; r++)
+        for (int k = 0; k < n && rc == 0; k++) {
+            double t0 = bench_now();
+            rc = e[k].batch(e[k].ctx);
+            e[k].times[r] = bench_now() - t0;
+        }
+    for (size_t i0 = 0; i0 < cfg->single && rc == 0; i0 += SINGLE_TURN)
+        for (int k = 0; k < n && rc == 0; k++)
+            for (size_t i = i0; i < i0 + SINGLE_TURN && i < cfg->single && rc == 0; i++) {
+                double t0 = bench_now();
+                rc = e[k].single(e[k].ctx, i);
+                e[k].lat[i] = bench_now() - t0;
+                e[k].total += e[k].lat[i];
+            }
+    for (int k = 0; k < n && rc == 0; k++) {
+        qsort(e[k].times, (size_t)cfg->repeat, sizeof *e[k].times, by_double);
+        e[k].out->batch_s = e[k].times[cfg->repeat / 2];
+        if (cfg->single) latency_summary(e[k].lat, cfg->single, e[k].total, e[k].out);
+        e[k].out->ran = 1;
+    }
+    return rc;
+}
+
+/* Both engines at one thread count. */
+static int bench_search(const ib_config *cfg, df_executor *ex, void *faiss, const float *q, int t,
+                        ib_size *out, int64_t *ours_ids, int64_t *faiss_ids, df_error *err)
+{
     df_arena *a = df_arena_new(0);
-    df_value *params = df_value_new_map(a);
-    df_value_put_number(params, "limit", (double)cfg->k);
-    df_docs **reqs = df_arena_alloc(a, n * sizeof *reqs);
-    for (size_t i = 0; i < n; i++)
-        reqs[i] = vector_docs(a, q, i % cfg->queries, 1, cfg->dim, "q");
-    double *lat = malloc(n * sizeof *lat), total = 0;
-    int rc = call(ex, a, "/search", reqs[0], params, err); /* warm-up */
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        double t0 = bench_now();
-        rc = call(ex, a, "/search", reqs[i], params, err);
-        lat[i] = bench_now() - t0;
-        total += lat[i];
-    }
-    if (rc == 0) latency_summary(lat, n, total, out);
-    free(lat);
-    df_arena_free(a);
-    return rc;
-}
-
+    ours_ctx o = {.cfg = cfg, .ex = ex, .arena = a, .ids = ours_ids, .err = err};
+    o.batch = vector_docs(a, q, 0, cfg->queries, cfg->dim, "q");
+    o.params = df_value_new_map(a);
+    df_value_put_number(o.params, "limit", (double)cfg->k);
+    o.reqs = df_arena_alloc(a, (cfg->single + 1) * sizeof *o.reqs);
+    for (size_t i = 0; i < cfg->single; i++)
+        o.reqs[i] = vector_docs(a, q, i % cfg->queries, 1, cfg->dim, "q");
+    engine e[2] = {{ours_batch, ours_single, &o, &out->ours[t], {0}, NULL, 0}};
+    int n = 1;
 #ifdef BENCH_HAVE_FAISS
-static int faiss_batch(const ib_config *cfg, bench_faiss *f, const float *q, ib_search *out,
-                       int64_t *ids)
-{
-    float *dist = malloc(cfg->queries * cfg->k * sizeof *dist);
-    double times[100];
-    int rc = bench_faiss_search(f, cfg->queries, q, cfg->k, dist, ids);
-    for (int r = 0; rc == 0 && r < cfg->repeat; r++) {
-        double t0 = bench_now();
-        rc = bench_faiss_search(f, cfg->queries, q, cfg->k, dist, ids);
-        times[r] = bench_now() - t0;
-    }
-    if (rc == 0) {
-        qsort(times, (size_t)cfg->repeat, sizeof *times, by_double);
-        out->batch_s = times[cfg->repeat / 2];
-    }
-    free(dist);
-    return rc;
-}
-
-static int faiss_single(const ib_config *cfg, bench_faiss *f, const float *q, ib_search *out)
-{
-    size_t n = cfg->single;
-    if (n == 0) return 0;
-    float dist[10000];
-    int64_t labels[10000];
-    double *lat = malloc(n * sizeof *lat), total = 0;
-    int rc = bench_faiss_search(f, 1, q, cfg->k, dist, labels);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        double t0 = bench_now();
-        rc = bench_faiss_search(f, 1, q + (i % cfg->queries) * cfg->dim, cfg->k, dist, labels);
-        lat[i] = bench_now() - t0;
-        total += lat[i];
-    }
-    if (rc == 0) latency_summary(lat, n, total, out);
-    free(lat);
-    return rc;
-}
+    faiss_ctx fc = {cfg, faiss, q, malloc(cfg->queries * cfg->k * sizeof(float)), faiss_ids};
+    if (faiss && fc.dist)
+        e[n++] = (engine){faiss_batch, faiss_single, &fc, &out->faiss[t], {0}, NULL, 0};
+#else
+    (void)faiss;
+    (void)faiss_ids;
 #endif
+    int rc = 0;
+    for (int k = 0; k < n; k++)
+        if (!(e[k].lat = malloc((cfg->single + 1) * sizeof *e[k].lat))) rc = -1;
+    if (rc == 0)
+        rc = run_engines(cfg, e, n);
+    else
+        df_error_set(err, DF_E_RESOURCE, "out of memory");
+    for (int k = 0; k < n; k++)
+        free(e[k].lat);
+#ifdef BENCH_HAVE_FAISS
+    free(fc.dist);
+#endif
+    df_arena_free(a);
+    return rc ? (err->code ? err->code : DF_E_INTERNAL) : DF_OK;
+}
 
 #ifdef BENCH_HAVE_FAISS
 /* Positions where two answers name different neighbours. */
@@ -576,6 +673,26 @@ static size_t count_differences(const int64_t *a, const int64_t *b, size_t n)
     return d;
 }
 #endif
+
+/* The searches must not share the machine with a background compaction
+ * the add started: wait until /status says none is running. */
+static void wait_for_compaction(df_executor *ex)
+{
+    for (int tries = 0; tries < 6000; tries++) {
+        df_arena *a = df_arena_new(0);
+        df_error err = DF_ERROR_INIT;
+        df_call c = {.arena = a,
+                     .endpoint = "/status",
+                     .docs = df_docs_new(a),
+                     .results = df_value_new_map(a)};
+        int busy = df_executor_call(ex, &c, &err) == DF_OK &&
+                   df_value_bool(
+                       df_value_get(df_value_get(c.results, df_executor_name(ex)), "compacting"));
+        df_arena_free(a);
+        if (!busy) return;
+        usleep(10000);
+    }
+}
 
 static char *make_workspace(const ib_config *cfg)
 {
@@ -633,9 +750,10 @@ static int bench_size(const ib_config *cfg, ib_size *out, df_error *err)
         goto done;
     }
     openblas_set_num_threads(cfg->threads[0]);
-    if ((rc = bench_add(cfg, ex, ws, x, out, err))) goto done;
-    for (int t = 0; t < cfg->n_threads; t++)
+    for (int t = 0; t < cfg->n_threads; t++) /* before the add: nothing else runs */
         out->read_gb_s[t] = read_bandwidth(x, out->n * dim, cfg->threads[t]);
+    if ((rc = bench_add(cfg, ex, ws, x, out, err))) goto done;
+    wait_for_compaction(ex);
 #ifdef BENCH_HAVE_FAISS
     bench_faiss *f = cfg->faiss ? bench_faiss_new(dim) : NULL;
     if (f) {
@@ -644,17 +762,16 @@ static int bench_size(const ib_config *cfg, ib_size *out, df_error *err)
         out->faiss_add_s = bench_now() - t0;
     }
 #endif
-    for (int t = 0; t < cfg->n_threads; t++) {
+    for (int t = 0; t < cfg->n_threads && rc == DF_OK; t++) {
         openblas_set_num_threads(cfg->threads[t]);
-        if ((rc = bench_batch(cfg, ex, q, &out->ours[t], ours, err))) break;
-        if ((rc = bench_single(cfg, ex, q, &out->ours[t], err))) break;
-        out->ours[t].ran = 1;
+        void *faiss = NULL;
 #ifdef BENCH_HAVE_FAISS
-        if (!f) continue;
-        bench_faiss_set_threads(cfg->threads[t]);
-        if (faiss_batch(cfg, f, q, &out->faiss[t], theirs) == 0 &&
-            faiss_single(cfg, f, q, &out->faiss[t]) == 0) {
-            out->faiss[t].ran = 1;
+        faiss = f;
+        if (f) bench_faiss_set_threads(cfg->threads[t]);
+#endif
+        rc = bench_search(cfg, ex, faiss, q, t, out, ours, theirs, err);
+#ifdef BENCH_HAVE_FAISS
+        if (rc == DF_OK && f) {
             out->compared = cfg->queries * cfg->k;
             out->differ = count_differences(ours, theirs, out->compared);
         }
@@ -674,8 +791,8 @@ done:
     df_arena_free(a);
     if (ws) remove_workspace(ws);
     free(ws);
-    free(x);
-    free(q);
+    free_vectors(x);
+    free_vectors(q);
     free(ours);
     free(theirs);
     return rc;
