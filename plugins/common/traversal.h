@@ -1,8 +1,7 @@
 /*
  * traversal.h -- Jina's `traversal_paths` for one executor: which documents
- * of a request it works on. (Each built-in executor folder carries its own
- * copy, so that it builds and packs on its own: the copies in text-encoder
- * and sentencizer are the same file.)
+ * of a request it works on. Header-only and shared by the text executors
+ * (plugins/common is on their include path), so they still link nothing.
  *
  * A path is "r" (the request's documents) or a string of 'c' (chunks) and
  * 'm' (matches) walked from them: "c" the chunks of each document, "cc"
