@@ -387,6 +387,15 @@ static void apply_top_metas(flow_loader *L, df_executor_config *c)
     if (df_value_len(missing)) df_executor_config_override(c, NULL, missing, NULL, &err);
 }
 
+/* `uses_before:` / `uses_after:` that name no executor: absent, null, or
+ * Jina's BaseExecutor (which Jina drops from a Deployment, as it has no
+ * handler): the runtime's merge by id alone gathers the shards. */
+static int names_no_executor(const df_value *v)
+{
+    const char *s = df_value_string(v, NULL);
+    return !v || is_null(v) || (s && strcmp(s, "BaseExecutor") == 0);
+}
+
 static void read_uses(flow_loader *L, node_draft *d, const item_keys *k)
 {
     df_flow_node *n = &d->node;
@@ -408,13 +417,13 @@ static void read_uses(flow_loader *L, node_draft *d, const item_keys *k)
     override_one(L, c, k->uses_with, 0);
     override_one(L, c, k->uses_metas, 1);
     override_one(L, c, k->uses_requests, 2);
-    if (k->uses_before && !is_null(k->uses_before) &&
+    if (!names_no_executor(k->uses_before) &&
         resolve_uses(L, k->uses_before, "uses_before", n->name, &ref) == 0) {
         n->uses_before = ref.config;
         n->uses_before_library = ref.library;
         n->uses_before_from = ref.from;
     }
-    if (k->uses_after && !is_null(k->uses_after) &&
+    if (!names_no_executor(k->uses_after) &&
         resolve_uses(L, k->uses_after, "uses_after", n->name, &ref) == 0) {
         n->uses_after = ref.config;
         n->uses_after_library = ref.library;

@@ -41,10 +41,38 @@ pycheck "custom score sorted as asked" "$TMP/out" '
 assert [m["id"] for m in lines[0]["matches"]] == ["a", "b", "c", "d"], lines[0]["matches"]
 '
 
+# --- what it cannot rank it leaves alone --------------------------------------------------
+run_host call "$CFG" --on /search --input "$TMP/custom.jsonl" --parameters '{"limit": 2}'
+expect_rc "unknown score exit" 0
+pycheck "a score of unknown direction: matches left as they came" "$TMP/out" '
+assert [m["id"] for m in lines[0]["matches"]] == ["a", "b", "a", "c", "d"], lines[0]["matches"]
+'
+python3 - "$TMP" <<'PY'
+import json, sys
+tmp = sys.argv[1]
+docs = [{"id": "q1", "matches": [{"id": "a", "scores": {"cosine": {"value": 0.9}}},
+                                 {"id": "b", "scores": {"euclidean": {"value": 0.1}}},
+                                 {"id": "c"}]},
+        {"id": "q2", "matches": [{"id": "x"}, {"id": "y"}]},
+        {"id": "q3", "text": "no matches"},
+        {"id": "q4", "matches": [{"id": "s", "scores": {"dot": {"value": 0.1}}},
+                                 {"id": "t", "scores": {"dot": {"value": 0.8}}}]}]
+with open(f"{tmp}/mixed.jsonl", "w") as f:
+    for d in docs:
+        f.write(json.dumps(d) + "\n")
+PY
+run_host call "$CFG" --on /search --input "$TMP/mixed.jsonl"
+expect_rc "mixed scores exit" 0
+pycheck "differing or missing scores left alone, the rankable query ranked" "$TMP/out" '
+ids = [[m["id"] for m in d.get("matches", [])] for d in lines]
+assert ids == [["a", "b", "c"], ["x", "y"], [], ["t", "s"]], ids
+assert lines[2]["text"] == "no matches", lines[2]
+'
+
 # --- errors -------------------------------------------------------------------------------
-run_host call "$CFG" --on /search --input "$TMP/custom.jsonl"
-expect_rc "unknown score exit" 1
-expect_err "unknown score says what to set" "score 'relevance_model_v2': cannot tell whether a higher score is better"
+run_host call "$CFG" --on /search --input "$TMP/custom.jsonl" --parameters '{"metric": "relevance_model_v2"}'
+expect_rc "unknown parameters.metric exit" 1
+expect_err "unknown parameters.metric says what to set" "parameters.metric 'relevance_model_v2': cannot tell whether a higher score is better"
 run_host call "$CFG" --on /search --input "$TMP/matches.jsonl" --with metric=relevance_model_v2
 expect_rc "unknown with.metric exit" 2
 expect_err "unknown with.metric message" "set with.higher_is_better"

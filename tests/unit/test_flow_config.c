@@ -631,6 +631,37 @@ static void test_flow_polling_forms(void)
     ASSERT_CONTAINS(e, "inline.yml:5:27: polling must be ANY (one shard answers) or ALL");
 }
 
+static void test_flow_uses_after_null_or_base_executor_is_no_reducer(void)
+{
+    df_flow_config *f = check_text("jtype: Flow\n"
+                                   "executors:\n"
+                                   "  - {name: nil, uses: Echo, shards: 2, polling: ALL,"
+                                   " uses_after: null}\n"
+                                   "  - name: empty\n"
+                                   "    uses: Echo\n"
+                                   "    shards: 2\n"
+                                   "    polling: ALL\n"
+                                   "    uses_after:\n"
+                                   "  - {name: base, uses: Echo, shards: 2, polling: ALL,"
+                                   " uses_after: BaseExecutor, uses_before: BaseExecutor}\n"
+                                   "  - {name: mine, uses: Echo, shards: 2, uses_after: Echo}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(df_value_len(errors), 0);
+    /* null, empty and Jina's BaseExecutor (which Jina drops): the merge by id */
+    const char *off[] = {"nil", "empty", "base"};
+    for (int i = 0; i < 3; i++) {
+        const df_flow_node *n = df_flow_config_node(f, off[i]);
+        CU_ASSERT_PTR_NULL(n->uses_after);
+        CU_ASSERT_PTR_NULL(n->uses_after_library);
+        CU_ASSERT_PTR_NULL(n->uses_after_from);
+        CU_ASSERT_EQUAL(n->uses_after_implicit, 0);
+    }
+    CU_ASSERT_PTR_NULL(df_flow_config_node(f, "base")->uses_before);
+    const df_flow_node *mine = df_flow_config_node(f, "mine");
+    CU_ASSERT_STRING_EQUAL(mine->uses_after->jtype, "Echo");
+    CU_ASSERT_EQUAL(mine->uses_after_implicit, 0);
+}
+
 static void test_flow_external_and_scaling_limits(void)
 {
     df_flow_config *f = check_text("jtype: Flow\n"
@@ -700,6 +731,8 @@ void df_test_register(void)
     CU_add_test(s, "top-level mistakes", test_flow_top_level_mistakes);
     CU_add_test(s, "with: settings", test_flow_with_settings_are_checked);
     CU_add_test(s, "polling forms", test_flow_polling_forms);
+    CU_add_test(s, "uses_after null or BaseExecutor: no reducer",
+                test_flow_uses_after_null_or_base_executor_is_no_reducer);
     CU_add_test(s, "external and scaling limits", test_flow_external_and_scaling_limits);
     CU_add_test(s, "name rules", test_flow_name_rules);
     CU_add_test(s, "missing flow file", test_flow_load_of_missing_file_is_not_found);

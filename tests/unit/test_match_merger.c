@@ -2,9 +2,12 @@
  * test_match_merger.c -- the MatchMerger executor (plugins/match-merger):
  * called directly with hand-made shard arrays (order by distance and by
  * similarity, duplicates, limit, the direction override, unscored matches,
- * errors), then in real flows: two shards polled ALL with MatchMerger as
- * uses_after, and a join of two branches, both against the unsharded
- * search (tests/plugins/scored_shard.c) and a brute-force reference.
+ * errors, what it leaves alone), the default reducer's role (limit from
+ * the longest shard answer, lenient parameters, one source left alone),
+ * then in real flows: two shards polled ALL with MatchMerger as uses_after,
+ * `uses_after: null` (Jina's merge by id), and a join of two branches,
+ * against the unsharded search (tests/plugins/scored_shard.c) and a
+ * brute-force reference.
  */
 #include <CUnit/CUnit.h>
 #include <stdarg.h>
@@ -278,12 +281,169 @@ static void test_merger_finds_the_score_name_and_its_direction(void)
     CU_ASSERT_EQUAL_FATAL(run_merge(&r, ex), DF_OK);
     CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 0, "dot"), "b:0.3,a:0.1");
     run_end(&r);
-    /* an unknown name with no direction given: a clear failure */
+    /* a name found on the matches whose direction is unknown: left as the
+     * merge by id left it (shard order), no failure */
     run_begin(&r);
     r.arrays[r.n_arrays++] = shard(r.arena, "mystery", "a:0.1,b:0.3", NULL);
+    r.arrays[r.n_arrays++] = shard(r.arena, "mystery", "c:0.2", NULL);
+    CU_ASSERT_EQUAL_FATAL(run_merge(&r, ex), DF_OK);
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 0, "mystery"), "a:0.1,b:0.3,c:0.2");
+    run_end(&r);
+    /* but parameters.metric is the user asking for it: a clear failure */
+    run_begin(&r);
+    df_value_put_string(r.params, "metric", "mystery");
+    r.arrays[r.n_arrays++] = shard(r.arena, "mystery", "a:0.1,b:0.3", NULL);
     CU_ASSERT_EQUAL(run_merge(&r, ex), DF_E_INVALID_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(r.err.msg, "score 'mystery'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err.msg, "parameters.metric 'mystery'"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err.msg, "higher_is_better"));
+    run_end(&r);
+    df_executor_close(ex);
+}
+
+/* A query whose matches carry different score names from different shards. */
+static df_docs *shard_of(df_arena *a, const char *id, const char *metric, const char *spec)
+{
+    df_docs *docs = df_docs_new(a);
+    df_docs_append(docs, query(a, id, metric, spec));
+    return docs;
+}
+
+static void test_merger_leaves_what_it_cannot_rank_as_merged(void)
+{
+    df_error err = DF_ERROR_INIT;
+    df_executor *ex = open_ok(open_merger(&err, "limit", "#2", NULL), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ex);
+    merge_run r;
+    run_begin(&r);
+    /* q0: cosine on one shard, euclidean on the other: not comparable */
+    r.arrays[r.n_arrays++] = shard(r.arena, "cosine", "a:0.9,b:0.3", "x:0.5,y:0.1");
+    df_docs *other = shard_of(r.arena, "q0", "euclidean", "c:0.1");
+    /* q1: rankable on both shards, so it is merged while q0 is not */
+    df_docs_append(other, query(r.arena, "q1", "cosine", "z:0.2"));
+    r.arrays[r.n_arrays++] = other;
+    /* q2: matches without any score; q3: no matches at all */
+    r.arrays[r.n_arrays++] = shard_of(r.arena, "q2", "cosine", "u,v,w");
+    df_doc *bare = df_doc_new(r.arena);
+    df_doc_set_str(bare, DF_FIELD_ID, "q3");
+    df_doc_set_text(bare, "no matches", (size_t)-1);
+    df_docs *last = df_docs_new(r.arena);
+    df_docs_append(last, bare);
+    r.arrays[r.n_arrays++] = last;
+    CU_ASSERT_EQUAL_FATAL(run_merge(&r, ex), DF_OK);
+    CU_ASSERT_EQUAL_FATAL(df_docs_len(r.docs), 4);
+    /* left as merged (not cut to limit 2, not sorted) */
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 0, "cosine"), "a:0.9,b:0.3,c");
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 1, "cosine"), "y:0.1,z:0.2");
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 2, "cosine"), "u,v,w");
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 3, "cosine"), "");
+    CU_ASSERT_STRING_EQUAL(df_doc_text(df_docs_get(r.docs, 3), NULL), "no matches");
+    run_end(&r);
+    /* a score named in with.metric is ranked even where some lack it */
+    df_executor_close(ex);
+    ex = open_ok(open_merger(&err, "metric", "cosine", NULL), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ex);
+    run_begin(&r);
+    r.arrays[r.n_arrays++] = shard(r.arena, "cosine", "a:0.9,b:0.3", NULL);
+    r.arrays[r.n_arrays++] = shard(r.arena, "euclidean", "c:0.1", NULL);
+    CU_ASSERT_EQUAL_FATAL(run_merge(&r, ex), DF_OK);
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 0, "cosine"), "b:0.3,a:0.9,c");
+    run_end(&r);
+    df_executor_close(ex);
+}
+
+/* ---- the default reducer (with.default_reducer, the flow's implicit one) ---- */
+
+static void test_default_reducer_keeps_as_many_as_the_longest_shard_answer(void)
+{
+    df_error err = DF_ERROR_INIT;
+    df_executor *ex = open_ok(open_merger(&err, "default_reducer", "?t", NULL), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ex);
+    merge_run r;
+    run_begin(&r);
+    r.arrays[r.n_arrays++] = shard(r.arena, "euclidean", "a:5,b:4,c:3", "x:2");
+    r.arrays[r.n_arrays++] = shard(r.arena, "euclidean", "d:2,e:1", "y:1,z:3");
+    CU_ASSERT_EQUAL_FATAL(run_merge(&r, ex), DF_OK);
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 0, "euclidean"), "e:1,d:2,c:3");
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 1, "euclidean"), "y:1,x:2");
+    run_end(&r);
+    /* parameters.limit (the indexer's own) when the request gives one */
+    run_begin(&r);
+    df_value_put_number(r.params, "limit", 4);
+    r.arrays[r.n_arrays++] = shard(r.arena, "euclidean", "a:5,b:4,c:3", NULL);
+    r.arrays[r.n_arrays++] = shard(r.arena, "euclidean", "d:2,e:1", NULL);
+    CU_ASSERT_EQUAL_FATAL(run_merge(&r, ex), DF_OK);
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 0, "euclidean"), "e:1,d:2,c:3,b:4");
+    run_end(&r);
+    df_executor_close(ex);
+    /* with.limit, when written, wins over the longest answer */
+    ex = open_ok(open_merger(&err, "default_reducer", "?t", "limit", "#2", NULL), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ex);
+    run_begin(&r);
+    r.arrays[r.n_arrays++] = shard(r.arena, "dot", "a:5,b:4,c:3", NULL);
+    r.arrays[r.n_arrays++] = shard(r.arena, "dot", "d:2,e:6", NULL);
+    CU_ASSERT_EQUAL_FATAL(run_merge(&r, ex), DF_OK);
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 0, "dot"), "e:6,a:5");
+    run_end(&r);
+    df_executor_close(ex);
+}
+
+static void test_default_reducer_never_fails_a_request(void)
+{
+    df_error err = DF_ERROR_INIT;
+    df_executor *ex = open_ok(open_merger(&err, "default_reducer", "?t", NULL), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ex);
+    merge_run r;
+    /* parameters it cannot use are the shards' business, not its own */
+    const char *bad_limits[] = {"-1", "ten", "2.5"};
+    for (int i = 0; i < 3; i++) {
+        run_begin(&r);
+        if (i == 1)
+            df_value_put_string(r.params, "limit", bad_limits[i]);
+        else
+            df_value_put_number(r.params, "limit", atof(bad_limits[i]));
+        r.arrays[r.n_arrays++] = shard(r.arena, "cosine", "a:0.9,b:0.3", NULL);
+        r.arrays[r.n_arrays++] = shard(r.arena, "cosine", "c:0.1", NULL);
+        CU_ASSERT_EQUAL_FATAL(run_merge(&r, ex), DF_OK);
+        CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 0, "cosine"), "c:0.1,b:0.3");
+        run_end(&r);
+    }
+    run_begin(&r);
+    df_value_put_string(r.params, "metric", "mystery");
+    r.arrays[r.n_arrays++] = shard(r.arena, "mystery", "a:0.1,b:0.3", NULL);
+    r.arrays[r.n_arrays++] = shard(r.arena, "mystery", "c:0.2", NULL);
+    CU_ASSERT_EQUAL_FATAL(run_merge(&r, ex), DF_OK);
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 0, "mystery"), "a:0.1,b:0.3,c:0.2");
+    run_end(&r);
+    /* parameters.metric naming a score the matches carry picks it */
+    run_begin(&r);
+    df_value_put_string(r.params, "metric", "dot");
+    r.arrays[r.n_arrays++] = shard(r.arena, "dot", "a:0.1,b:0.3", NULL);
+    r.arrays[r.n_arrays++] = shard(r.arena, "dot", "c:0.2", NULL);
+    CU_ASSERT_EQUAL_FATAL(run_merge(&r, ex), DF_OK);
+    CU_ASSERT_STRING_EQUAL(matches_of(r.docs, 0, "dot"), "b:0.3,c:0.2");
+    run_end(&r);
+    df_executor_close(ex);
+}
+
+static void test_default_reducer_leaves_a_single_answer_alone(void)
+{
+    df_error err = DF_ERROR_INIT;
+    df_executor *ex = open_ok(open_merger(&err, "default_reducer", "?t", NULL), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ex);
+    merge_run r;
+    run_begin(&r);
+    /* no docs_matrix: one shard answered (an endpoint polled ANY); even
+     * out of order and with a duplicate, its answer is what it is */
+    df_docs *docs = shard(r.arena, "euclidean", "a:3,b:1,a:0.5,c:2", "x:1");
+    df_value_put_number(r.params, "limit", 1);
+    r.call = (df_call){.arena = r.arena,
+                       .endpoint = "/search",
+                       .docs = docs,
+                       .parameters = r.params,
+                       .results = df_value_new_map(r.arena)};
+    CU_ASSERT_EQUAL_FATAL(df_executor_call(ex, &r.call, &r.err), DF_OK);
+    CU_ASSERT_STRING_EQUAL(matches_of(docs, 0, "euclidean"), "a:3,b:1,a:0.5,c:2");
+    CU_ASSERT_STRING_EQUAL(matches_of(docs, 1, "euclidean"), "x:1");
     run_end(&r);
     df_executor_close(ex);
 }
@@ -362,6 +522,13 @@ static void test_merger_init_errors(void)
     df_error_clear(&err);
     CU_ASSERT_PTR_NULL(open_merger(&err, "limit", "ten", NULL));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "with.limit"));
+    /* the default role does not excuse a contradictory configuration */
+    df_error_clear(&err);
+    CU_ASSERT_PTR_NULL(open_merger(&err, "default_reducer", "?t", "metric", "mystery", NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "with.metric 'mystery'"));
+    df_error_clear(&err);
+    CU_ASSERT_PTR_NULL(open_merger(&err, "default_reducer", "yes", NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "with.default_reducer"));
 }
 
 /* ---- in flows: sharded search equals unsharded search ------------------------- */
@@ -388,6 +555,9 @@ static void fill_vectors(float *v, size_t n, uint64_t seed)
 static float doc_vectors[N_DOCS * DIM];
 static float query_vectors[N_QUERIES * DIM];
 
+/* limit sent with every request; 0: none (the shards' own default) */
+static int request_limit = TOP_K;
+
 static df_flow_request vectors_request(const char *endpoint, const char *prefix, const float *v,
                                        size_t n)
 {
@@ -400,7 +570,7 @@ static df_flow_request vectors_request(const char *endpoint, const char *prefix,
         df_docs_append(q.docs, d);
     }
     q.parameters = df_value_new_map(a);
-    df_value_put_number(q.parameters, "limit", TOP_K);
+    if (request_limit) df_value_put_number(q.parameters, "limit", request_limit);
     return q;
 }
 
@@ -542,6 +712,59 @@ static void test_flow_sharded_search_with_merger_equals_unsharded(void)
     }
 }
 
+/* The flow configuration finds match_merger.so in the plugin folders. */
+static void use_built_plugins(void)
+{
+    setenv("DOCFLOW_PLUGIN_PATH", DF_TEST_PLUGIN_DIR, 1);
+}
+
+static const char *sharded_flow(const char *metric, const char *extra)
+{
+    return df_arena_printf(cfg_arena,
+                           "jtype: Flow\n"
+                           "executors:\n"
+                           "  - name: idx\n"
+                           "    uses: " SHARD ", with: {metric: %s}}\n"
+                           "    shards: 2\n"
+                           "%s",
+                           metric, extra);
+}
+
+/* How many matches each query got, ';'-separated. */
+static const char *match_counts(const char *all)
+{
+    df_buf b = DF_BUF_INIT;
+    size_t n = *all ? 1 : 0;
+    for (const char *p = all;; p++) {
+        if (*p == ',') n++;
+        if (*p == ';' || !*p) {
+            df_buf_printf(&b, "%s%zu", b.len ? ";" : "", n);
+            n = 1;
+        }
+        if (!*p) break;
+    }
+    const char *out = df_arena_strdup(cfg_arena, b.data ? b.data : "");
+    df_buf_free(&b);
+    return out;
+}
+
+static void test_flow_uses_after_null_keeps_jinas_merge_by_id(void)
+{
+    use_built_plugins();
+    fill_vectors(doc_vectors, N_DOCS, 42);
+    fill_vectors(query_vectors, N_QUERIES, 7);
+    const char *forms[] = {"    uses_after: null\n", "    uses_after: BaseExecutor\n"};
+    for (int i = 0; i < 2; i++) {
+        int parts = 0;
+        char *extra = df_arena_printf(cfg_arena, "    polling: ALL\n%s", forms[i]);
+        const char *merged = search_in(sharded_flow("dot", extra), "dot", &parts);
+        /* both shards' top 10, one after the other */
+        CU_ASSERT_STRING_EQUAL(match_counts(merged), "20;20;20;20;20;20");
+        CU_ASSERT_EQUAL(parts, 3);
+    }
+    unsetenv("DOCFLOW_PLUGIN_PATH");
+}
+
 static void test_flow_merger_after_a_join_of_two_branches(void)
 {
     fill_vectors(doc_vectors, N_DOCS, 42);
@@ -575,11 +798,21 @@ void df_test_register(void)
     CU_add_test(s, "merger higher_is_better overrides the name",
                 test_merger_higher_is_better_overrides_the_name);
     CU_add_test(s, "merger puts unscored matches last", test_merger_puts_unscored_matches_last);
+    CU_add_test(s, "merger leaves what it cannot rank as merged",
+                test_merger_leaves_what_it_cannot_rank_as_merged);
+    CU_add_test(s, "default reducer keeps as many as the longest shard answer",
+                test_default_reducer_keeps_as_many_as_the_longest_shard_answer);
+    CU_add_test(s, "default reducer never fails a request",
+                test_default_reducer_never_fails_a_request);
+    CU_add_test(s, "default reducer leaves a single answer alone",
+                test_default_reducer_leaves_a_single_answer_alone);
     CU_add_test(s, "merger alone sorts the request's own matches",
                 test_merger_alone_sorts_the_requests_own_matches);
     CU_add_test(s, "merger init errors", test_merger_init_errors);
     CU_add_test(s, "flow: sharded search with merger equals unsharded",
                 test_flow_sharded_search_with_merger_equals_unsharded);
+    CU_add_test(s, "flow: uses_after null keeps Jina's merge by id",
+                test_flow_uses_after_null_keeps_jinas_merge_by_id);
     CU_add_test(s, "flow: merger after a join of two branches",
                 test_flow_merger_after_a_join_of_two_branches);
 }
