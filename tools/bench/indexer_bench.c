@@ -465,12 +465,14 @@ static int bench_add(const ib_config *cfg, df_executor *ex, const char *ws, cons
         double t0 = bench_now();
         rc = call(ex, a, "/index", docs, NULL, err);
         out->add_s += bench_now() - t0;
-        df_arena_free(a);
         double bytes = 0;
         for (size_t i = first; i < first + n; i++)
             bytes += record_bytes(i, cfg->dim);
         out->add_bytes += bytes;
-        if (fd < 0) continue;
+        if (fd < 0) {
+            df_arena_free(a);
+            continue;
+        }
         if ((size_t)bytes > cap) {
             free(buf);
             cap = (size_t)bytes;
@@ -478,6 +480,10 @@ static int bench_add(const ib_config *cfg, df_executor *ex, const char *ws, cons
         }
         double s = buf ? disk_write(fd, buf, (size_t)bytes, &off) : -1;
         double u = buf && ufd >= 0 ? uring_write(&ring, ufd, buf, (size_t)bytes, &uoff) : -1;
+        /* Freed only now: the request's memory, freed before the probes,
+         * would become their page cache, already backed, while the
+         * indexer's writes take pages nobody touched yet. */
+        df_arena_free(a);
         if (s >= 0 && u >= 0) {
             out->disk_s += s;
             out->uring_s += u;
