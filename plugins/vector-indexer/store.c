@@ -25,6 +25,9 @@
 #define SLOT_HASH(s) ((uint32_t)((s) >> 32))
 #define SLOT(h, row) (((uint64_t)(h) << 32) | ((uint64_t)(row) + 1))
 
+/* Bytes of matrix kept faulted in past the reserved rows (prefault.c). */
+#define PREFAULT_AHEAD ((size_t)16 << 20)
+
 vx_record *vx_record_new(const char *id, size_t id_len, const void *body, size_t body_len)
 {
     if (id_len > UINT32_MAX || body_len > UINT32_MAX) return NULL;
@@ -60,12 +63,18 @@ void vx_store_free(vx_store *s)
 {
     for (size_t r = 0; r < s->rows; r++)
         free(s->records[r]);
-    if (s->matrix) munmap(s->matrix, s->mapped);
+    if (s->matrix) {
+        vx_prefault_lock(s->prefault);
+        munmap(s->matrix, s->mapped);
+        vx_prefault_unlock(s->prefault, NULL, 0);
+    }
     free(s->scale);
     free(s->bias);
     free(s->records);
     free(s->slots);
+    vx_prefault *prefault = s->prefault;
     vx_store_init(s, s->metric, s->pinned ? s->dim : 0);
+    s->prefault = prefault;
 }
 
 void vx_store_clear(vx_store *s)
@@ -83,16 +92,21 @@ static int grow_matrix(vx_store *s, size_t cap)
 {
     size_t bytes = round_to_pages(cap * s->dim * sizeof(float));
     if (bytes == 0) bytes = round_to_pages(1);
+    vx_prefault_lock(s->prefault);
     void *p = s->matrix
                   ? mremap(s->matrix, s->mapped, bytes, MREMAP_MAYMOVE)
                   : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return -1;
+    if (p == MAP_FAILED) {
+        vx_prefault_unlock(s->prefault, s->matrix, s->mapped);
+        return -1;
+    }
     /* Huge pages where the system gives them on request: a scan of 512 MB
      * then walks 256 pages instead of 131072, and growing faults in 2 MB
      * at a time. Advice only; without it everything works the same. */
     madvise(p, bytes, MADV_HUGEPAGE);
     s->matrix = p;
     s->mapped = bytes;
+    vx_prefault_unlock(s->prefault, p, bytes);
     return 0;
 }
 
@@ -148,6 +162,9 @@ int vx_store_reserve(vx_store *s, size_t rows, size_t dim)
     while (n_slots < 2 * rows)
         n_slots *= 2;
     if (n_slots != s->n_slots && rehash(s, n_slots)) return -1;
+    /* The rows after these, about as many as a request adds in a few
+     * milliseconds, get their pages before they are written. */
+    vx_prefault_ahead(s->prefault, rows * s->dim * sizeof(float) + PREFAULT_AHEAD);
     return 0;
 }
 

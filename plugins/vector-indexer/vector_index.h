@@ -121,10 +121,23 @@ vx_kernel vx_search_pick(size_t nq, size_t rows);
 
 /* ========================================================================
  * store.c: the in-memory index. One contiguous float matrix (anonymous
- * memory that grows with mremap, so growing never copies), per-row scale
- * and bias for the metric, per-row records, and a hash from id to row.
+ * memory that grows with mremap, so growing never copies, its pages
+ * faulted in ahead of the rows by prefault.c), per-row scale and bias for
+ * the metric, per-row records, and a hash from id to row.
  * Deleting moves the last row into the hole, so the matrix stays dense.
  * ======================================================================== */
+
+/* prefault.c: a thread that faults the matrix's pages in ahead of the
+ * rows (MADV_POPULATE_WRITE), so /index does not wait for page faults.
+ * The store calls lock before it moves or unmaps the matrix (waiting for
+ * a chunk in progress) and unlock with the mapping after. ahead asks for
+ * the first `upto` bytes of the mapping to be populated. All take NULL. */
+typedef struct vx_prefault vx_prefault;
+vx_prefault *vx_prefault_new(void); /* NULL when no thread can start */
+void vx_prefault_free(vx_prefault *p);
+void vx_prefault_lock(vx_prefault *p);
+void vx_prefault_unlock(vx_prefault *p, void *base, size_t mapped);
+void vx_prefault_ahead(vx_prefault *p, size_t upto);
 
 typedef enum vx_metric {
     VX_METRIC_COSINE = 0,
@@ -168,6 +181,7 @@ typedef struct vx_store {
     uint64_t *slots; /* open addressing, linear probing: hash << 32 | (row + 1), 0 = empty */
     size_t n_slots;  /* a power of two, at least twice the rows */
     size_t record_bytes;
+    vx_prefault *prefault; /* or NULL; not owned */
 } vx_store;
 
 void vx_store_init(vx_store *s, vx_metric metric, size_t pinned_dim);

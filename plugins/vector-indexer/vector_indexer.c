@@ -9,10 +9,10 @@
  * compaction.c, the stored document format in doc_record.c.
  *
  * Write endpoints never leave memory and disk apart: check the request,
- * prepare everything that can run out of memory (records, room in the
- * index), then make the log append durable and change memory. /index and
- * /update change memory while their write is in flight, keeping what each
- * document replaced, and put it back if the write fails; /delete and
+ * prepare what can run out of memory, make the log append durable and
+ * change memory. /index and /update grow the index and change memory
+ * while their write is in flight, keeping what each document replaced,
+ * and put it back (and take the write back) if either fails; /delete and
  * /clear write first.
  */
 #include <cblas.h>
@@ -63,6 +63,7 @@ static void indexer_close(void *state)
     vx_storage_close(ix->storage);
     vx_pool_free(ix->pool);
     vx_store_free(&ix->store);
+    vx_prefault_free(ix->store.prefault);
     vx_buf_free(&ix->log);
     vx_buf_free(&ix->body);
     for (size_t i = 0; i < ix->n_pieces; i++)
@@ -145,6 +146,7 @@ static int indexer_init(const df_host *h, df_init *init, void **state_out)
         h->free(ix);
         return h->init_fail(init, err.code, "%s", err.msg);
     }
+    ix->store.prefault = vx_prefault_new(); /* after loading: that writes every page anyway */
     h->log(ex, DF_LOG_INFO, "%s: %zu documents of dimension %zu, metric %s", workspace,
            ix->store.rows, ix->store.dim, metric_names[metric]);
     *state_out = ix;
@@ -182,6 +184,27 @@ static const float *request_embeddings(indexer *ix, df_req *req, df_docs *docs, 
                   "one request holds one dimension",
                   df_h_doc_id(h, bad), bad_dim, df_h_doc_id(h, first), first_dim);
     return NULL;
+}
+
+/* Each document's embedding where it lies (no copy into one matrix: a put
+ * copies every vector into the index anyway); the same failures as
+ * request_embeddings. */
+static const float **request_vectors(indexer *ix, df_req *req, df_docs *docs, size_t *dim, int *rc)
+{
+    const df_host *h = ix->host;
+    size_t n = h->docs_len(docs), d;
+    const float **vecs = h->req_alloc(req, n * sizeof *vecs);
+    *rc = DF_OK;
+    for (size_t i = 0; i < n; i++) {
+        vecs[i] = h->doc_embedding_f32(h->docs_get(docs, i), &d);
+        if (!vecs[i] || !d || (i > 0 && d != *dim)) { /* request_embeddings names the culprit */
+            if (request_embeddings(ix, req, docs, dim, rc))
+                *rc = h->fail(req, DF_E_INTERNAL, "document %zu: unreadable embedding", i + 1);
+            return NULL;
+        }
+        *dim = d;
+    }
+    return vecs;
 }
 
 /* The dimension of `doc`'s embedding must be the index's (once it has one). */
@@ -301,14 +324,14 @@ static int put_documents(indexer *ix, df_req *req, df_docs *docs, const float **
     vx_undo *undo = h->req_alloc(req, n * sizeof *undo);
     memset(recs, 0, n * sizeof *recs);
     memset(undo, 0, n * sizeof *undo);
-    if (vx_store_reserve(&ix->store, ix->store.rows + n, dim))
-        return h->fail(req, DF_E_RESOURCE, "out of memory growing the index to %zu documents",
-                       ix->store.rows + n);
     vx_error err = {0};
     int rc = vx_storage_begin(ix->storage, &err);
     if (rc == DF_OK) rc = encode_and_write(ix, docs, vecs, dim, recs);
     if (rc == DF_OK) vx_storage_sync(ix->storage); /* the disk syncs while memory is updated */
-    int overlapped = rc == DF_OK;
+    /* Growing the index (mremap, a rehash) runs while the disk writes too;
+     * without room, the write is taken back. */
+    int no_room = rc == DF_OK && vx_store_reserve(&ix->store, ix->store.rows + n, dim) != 0;
+    int overlapped = rc == DF_OK && !no_room;
     for (size_t i = 0; overlapped && i < n; i++) {
         if (!recs[i]) continue;
         int r = vx_store_put_undoable(&ix->store, vecs[i], recs[i], &undo[i]);
@@ -319,12 +342,15 @@ static int put_documents(indexer *ix, df_req *req, df_docs *docs, const float **
         replaced += (size_t)r;
         applied = i + 1;
     }
-    int io = vx_storage_finish(ix->storage, rc == DF_OK, &err);
-    if (rc == DF_OK) rc = io;
+    int io = vx_storage_finish(ix->storage, rc == DF_OK && !no_room, &err);
+    if (rc == DF_OK) rc = no_room ? DF_E_RESOURCE : io;
     if (rc) {
         for (size_t i = applied; i-- > 0;)
             if (undo[i].rec) vx_store_undo(&ix->store, &undo[i]);
         free_records(recs + applied, n - applied);
+        if (no_room)
+            return h->fail(req, DF_E_RESOURCE, "out of memory growing the index to %zu documents",
+                           ix->store.rows + n);
         return err.code ? h->fail(req, err.code, "%s", err.msg)
                         : h->fail(req, rc, "out of memory storing the documents");
     }
@@ -352,14 +378,11 @@ static int index_docs(void *state, df_req *req)
         put_count(ix, req, "count", ix->store.rows);
         return DF_OK;
     }
-    const float *m = request_embeddings(ix, req, docs, &dim, &rc);
-    if (!m) return rc;
+    const float **vecs = request_vectors(ix, req, docs, &dim, &rc);
+    if (!vecs) return rc;
     if ((rc = check_dim(ix, req, dim, h->docs_get(docs, 0)))) return rc;
-    const float **vecs = h->req_alloc(req, n * sizeof *vecs);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if ((rc = check_id(ix, req, h->docs_get(docs, i), i))) return rc;
-        vecs[i] = m + i * dim;
-    }
     if ((rc = put_documents(ix, req, docs, vecs, dim, &put))) return rc;
     put_count(ix, req, "indexed", put);
     return DF_OK;
