@@ -38,28 +38,27 @@ typedef struct gw_conn {
     int sent_continue;
 } gw_conn;
 
-/* A finished request, from a flow thread to the loop. */
-typedef struct gw_done {
-    struct gw_done *next;
-    int idx;
-    uint32_t gen;
-    df_buf response; /* the whole HTTP response */
-    int keep_alive;
-} gw_done;
-
-/* A request posted to the flow (the flow callback's context). */
+/* A request posted to the flow: the flow callback's context, then its
+ * answer on the way back to the loop. The loop recycles it with the buffers
+ * it holds, and frees the flow's response itself, so request memory is
+ * allocated and freed on the loop's thread and a request allocates little
+ * in steady state. */
 typedef struct gw_pending {
-    struct gw_pending *next; /* in the prefetch_wait queue */
+    struct gw_pending *next; /* prefetch_wait queue, done list or spare list */
     gw *g;
     int idx;
     uint32_t gen;
     int protobuf;
     int dry_run;
     int keep_alive;
-    double t0; /* gw_now_ns() at receipt */
-    char *endpoint;
-    char *target;
+    uint64_t t0;          /* gw_now_ns() at receipt */
+    const char *endpoint; /* for metrics; in `names` */
+    const char *target;   /* targetExecutor or NULL; in `names` */
+    df_buf names;
     df_flow_request req;
+    df_flow_response *resp; /* the flow's answer, freed by the loop */
+    df_buf response;        /* the whole HTTP answer */
+    df_buf body;            /* scratch of the encoder */
 } gw_pending;
 
 struct gw {
@@ -76,7 +75,9 @@ struct gw {
     int *free_idx;
     int n_free;
     pthread_mutex_t done_mu;
-    gw_done *done_head, *done_tail;
+    gw_pending *done_head, *done_tail;
+    gw_pending *spare; /* recycled requests (loop thread only) */
+    int n_spare;
     gw_pending *wait_head, *wait_tail; /* prefetch_wait: not yet admitted */
     df_metrics *metrics;
     int with_flow; /* requests handed to the flow, not yet answered */
@@ -96,8 +97,16 @@ void gw_post_waiting(gw *g);
 /* Extra headers every response carries (CORS), or "". */
 const char *gw_common_headers(const gw *g);
 
-/* gateway_server.c: hands a finished response to the loop (any thread). */
-void gw_complete(gw *g, gw_done *d);
+/* gateway_server.c: hands a finished request (p->response filled) to the
+ * loop (any thread). */
+void gw_complete(gw *g, gw_pending *p);
+/* A request record for connection `idx`, recycled or new (loop thread). */
+gw_pending *gw_pending_get(gw *g, int idx, const gw_conn *c);
+/* Gives a record back: frees the flow's response and any request arena
+ * still held, keeps the buffers for the next one (loop thread). */
+void gw_pending_put(gw *g, gw_pending *p);
+/* Sets p->endpoint and p->target (NULL: none) to copies in p->names. */
+void gw_pending_names(gw_pending *p, const char *endpoint, const char *target);
 uint64_t gw_now_ns(void);
 
 #endif

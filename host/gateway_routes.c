@@ -125,18 +125,13 @@ static void respond_openapi(gw *g, gw_conn *c)
 
 typedef enum { KIND_DATA, KIND_DRY_RUN } post_kind;
 
-static void pending_free(gw_pending *p)
-{
-    free(p->endpoint);
-    free(p->target);
-    free(p);
-}
-
-/* The HTTP answer to a flow response, built on the flow thread. */
-static void encode_answer(gw_pending *p, df_flow_response *resp, df_buf *http, int *status_out)
+/* The HTTP answer to a flow response, built on the flow thread into
+ * p->response (p->body is the encoder's scratch). */
+static void encode_answer(gw_pending *p, df_flow_response *resp, int *status_out)
 {
     gw *g = p->g;
-    df_buf body = DF_BUF_INIT;
+    df_buf body = p->body;
+    df_buf_reset(&body);
     int status = resp->status == DF_E_TIMEOUT ? 504 : 200;
     const char *type = "application/json";
     if (p->dry_run) {
@@ -159,9 +154,10 @@ static void encode_answer(gw_pending *p, df_flow_response *resp, df_buf *http, i
     } else {
         df_response_encode_json(&body, resp, p->target);
     }
-    df_http_write_response(http, status, type, gw_common_headers(g), body.data, body.len,
+    df_buf_reset(&p->response);
+    df_http_write_response(&p->response, status, type, gw_common_headers(g), body.data, body.len,
                            p->keep_alive);
-    df_buf_free(&body);
+    p->body = body;
     *status_out = status;
 }
 
@@ -169,19 +165,13 @@ static void on_flow_done(void *ctx, df_flow_response *resp)
 {
     gw_pending *p = ctx;
     gw *g = p->g;
-    gw_done *d = calloc(1, sizeof *d);
-    if (!d) abort();
     int status;
-    encode_answer(p, resp, &d->response, &status);
-    double seconds = (double)(gw_now_ns() - (uint64_t)p->t0) / 1e9;
+    encode_answer(p, resp, &status);
+    double seconds = (double)(gw_now_ns() - p->t0) / 1e9;
     df_metrics_observe(g->metrics, p->endpoint, status, seconds, df_docs_len(resp->docs), resp);
     df_metrics_in_flight(g->metrics, -1);
-    d->idx = p->idx;
-    d->gen = p->gen;
-    d->keep_alive = p->keep_alive;
-    df_flow_response_free(resp);
-    pending_free(p);
-    gw_complete(g, d);
+    p->resp = resp; /* its memory came from the loop's thread: freed there */
+    gw_complete(g, p);
 }
 
 /* Posts now when the flow has room; else queues (prefetch_wait) or 503s. */
@@ -201,14 +191,14 @@ static int post_or_queue(gw *g, gw_pending *p, int *refused)
     }
     df_error err = DF_ERROR_INIT;
     if (full) {
-        df_arena_free(p->req.arena);
         *refused = 1;
         return DF_E_RESOURCE;
     }
     g->with_flow++;
     df_metrics_in_flight(g->metrics, 1);
     int rc = df_flow_post(g->flow, &p->req, on_flow_done, p, 0, &err);
-    if (rc) { /* the flow freed the request */
+    p->req.arena = NULL; /* the flow's now, even when it refused */
+    if (rc) {            /* the flow freed the request */
         g->with_flow--;
         df_metrics_in_flight(g->metrics, -1);
         *refused = 1;
@@ -226,20 +216,18 @@ void gw_post_waiting(gw *g)
         p->next = NULL;
         df_error err = DF_ERROR_INIT;
         df_metrics_in_flight(g->metrics, 1);
-        if (df_flow_post(g->flow, &p->req, on_flow_done, p, 0, &err)) {
+        int rc = df_flow_post(g->flow, &p->req, on_flow_done, p, 0, &err);
+        p->req.arena = NULL; /* the flow's now, even when it refused */
+        if (rc) {
             /* Refused after all (closing): answer it as the flow would. */
             df_metrics_in_flight(g->metrics, -1);
-            gw_done *d = calloc(1, sizeof *d);
-            if (!d) abort();
-            df_buf body = DF_BUF_INIT;
-            error_body(&body, 503, err.msg);
-            df_http_write_response(&d->response, 503, "application/json", gw_common_headers(g),
-                                   body.data, body.len, 0);
-            df_buf_free(&body);
-            d->idx = p->idx;
-            d->gen = p->gen;
-            pending_free(p);
-            gw_complete(g, d);
+            df_buf_reset(&p->body);
+            error_body(&p->body, 503, err.msg);
+            df_buf_reset(&p->response);
+            df_http_write_response(&p->response, 503, "application/json", gw_common_headers(g),
+                                   p->body.data, p->body.len, 0);
+            p->keep_alive = 0;
+            gw_complete(g, p);
         }
     }
 }
@@ -261,18 +249,10 @@ static int content_type_ok(const df_http_request *r)
     return !ct || len < 10 || strncasecmp(ct, "multipart/", 10) != 0;
 }
 
-static gw_pending *pending_new(gw *g, int idx, gw_conn *c, const char *endpoint)
+static gw_pending *pending_new(gw *g, int idx, gw_conn *c)
 {
-    gw_pending *p = calloc(1, sizeof *p);
-    if (!p) abort();
-    p->g = g;
-    p->idx = idx;
-    p->gen = c->gen;
-    p->keep_alive = c->keep_alive;
-    p->t0 = (double)gw_now_ns();
-    p->endpoint = strdup(endpoint);
+    gw_pending *p = gw_pending_get(g, idx, c);
     p->req.arena = df_arena_new(0);
-    if (!p->endpoint) abort();
     return p;
 }
 
@@ -286,7 +266,7 @@ static int post_data(gw *g, int idx, gw_conn *c, const df_http_request *r, const
                          c->keep_alive);
         return 1;
     }
-    gw_pending *p = pending_new(g, idx, c, endpoint);
+    gw_pending *p = pending_new(g, idx, c);
     p->protobuf = is_protobuf(r);
     df_error err = DF_ERROR_INIT;
     /* An empty body is a request without documents (curl -X POST /index). */
@@ -298,16 +278,13 @@ static int post_data(gw *g, int idx, gw_conn *c, const df_http_request *r, const
     if (rc) {
         gw_respond_error(g, c, 400, err.msg, c->keep_alive);
         df_metrics_observe_refused(g->metrics, endpoint, 400);
-        df_arena_free(p->req.arena);
-        pending_free(p);
+        gw_pending_put(g, p);
         return 1;
     }
     /* Jina: the CRUD and executor routes serve their own path whatever the
      * body says; only /post takes execEndpoint from the body. */
     if (strcmp(endpoint, "/") != 0) p->req.endpoint = df_arena_strdup(p->req.arena, endpoint);
-    free(p->endpoint);
-    p->endpoint = strdup(p->req.endpoint ? p->req.endpoint : endpoint);
-    if (p->req.target_executor) p->target = strdup(p->req.target_executor);
+    gw_pending_names(p, p->req.endpoint ? p->req.endpoint : endpoint, p->req.target_executor);
     int refused;
     rc = post_or_queue(g, p, &refused);
     if (!refused) return 0;
@@ -315,18 +292,19 @@ static int post_data(gw *g, int idx, gw_conn *c, const df_http_request *r, const
         gw_respond_error(g, c, 400, "targetExecutor: not a valid regular expression",
                          c->keep_alive);
         df_metrics_observe_refused(g->metrics, endpoint, 400);
-        pending_free(p);
+        gw_pending_put(g, p);
         return 1;
     }
     gw_respond_error(g, c, 503, "the flow is busy (prefetch reached); retry later", c->keep_alive);
     df_metrics_observe_refused(g->metrics, endpoint, 503);
-    pending_free(p);
+    gw_pending_put(g, p);
     return 1;
 }
 
 static int post_dry_run(gw *g, int idx, gw_conn *c)
 {
-    gw_pending *p = pending_new(g, idx, c, "_jina_dry_run_");
+    gw_pending *p = pending_new(g, idx, c);
+    gw_pending_names(p, "_jina_dry_run_", NULL);
     p->dry_run = 1;
     p->req.endpoint = "_jina_dry_run_";
     p->req.docs = df_docs_new(p->req.arena);
@@ -334,7 +312,7 @@ static int post_dry_run(gw *g, int idx, gw_conn *c)
     post_or_queue(g, p, &refused);
     if (!refused) return 0;
     gw_respond_error(g, c, 503, "the flow is busy (prefetch reached); retry later", c->keep_alive);
-    pending_free(p);
+    gw_pending_put(g, p);
     return 1;
 }
 

@@ -251,17 +251,87 @@ static void on_send(gw *g, int idx, int res)
 
 /* ---- completions from flow threads ---------------------------------------------------- */
 
-void gw_complete(gw *g, gw_done *d)
+/* Spare records kept, and the largest buffer a spare keeps: enough for
+ * the steady state of a busy server without holding big answers idle. */
+#define GW_SPARE_MAX     256
+#define GW_SPARE_BUF_MAX (16 * 1024)
+
+gw_pending *gw_pending_get(gw *g, int idx, const gw_conn *c)
 {
+    gw_pending *p = g->spare;
+    if (p) {
+        g->spare = p->next;
+        g->n_spare--;
+    } else {
+        p = calloc(1, sizeof *p);
+        if (!p) abort();
+    }
+    p->next = NULL;
+    p->g = g;
+    p->idx = idx;
+    p->gen = c->gen;
+    p->keep_alive = c->keep_alive;
+    p->t0 = gw_now_ns();
+    return p;
+}
+
+static void buf_trim(df_buf *b)
+{
+    if (b->cap > GW_SPARE_BUF_MAX)
+        df_buf_free(b);
+    else
+        df_buf_reset(b);
+}
+
+static void pending_destroy(gw_pending *p)
+{
+    df_flow_response_free(p->resp);
+    df_arena_free(p->req.arena);
+    df_buf_free(&p->names);
+    df_buf_free(&p->response);
+    df_buf_free(&p->body);
+    free(p);
+}
+
+void gw_pending_put(gw *g, gw_pending *p)
+{
+    if (g->n_spare >= GW_SPARE_MAX) {
+        pending_destroy(p);
+        return;
+    }
+    df_flow_response_free(p->resp);
+    df_arena_free(p->req.arena); /* still ours when the flow never took it */
+    df_buf names = p->names, response = p->response, body = p->body;
+    buf_trim(&names);
+    buf_trim(&response);
+    buf_trim(&body);
+    *p = (gw_pending){.next = g->spare, .names = names, .response = response, .body = body};
+    g->spare = p;
+    g->n_spare++;
+}
+
+void gw_pending_names(gw_pending *p, const char *endpoint, const char *target)
+{
+    df_buf_reset(&p->names);
+    size_t ep_len = strlen(endpoint);
+    df_buf_append(&p->names, endpoint, ep_len + 1);
+    if (target) df_buf_append(&p->names, target, strlen(target) + 1);
+    p->endpoint = p->names.data;
+    p->target = target ? p->names.data + ep_len + 1 : NULL;
+}
+
+void gw_complete(gw *g, gw_pending *p)
+{
+    p->next = NULL;
     pthread_mutex_lock(&g->done_mu);
     /* The loop takes the whole list at once, so only the first completion
      * after it emptied the list needs to wake it. */
     int was_empty = g->done_head == NULL;
     if (g->done_tail)
-        g->done_tail->next = d;
+        g->done_tail->next = p;
     else
-        g->done_head = d;
-    g->done_tail = d;
+        g->done_head = p;
+    g->done_tail = p;
     pthread_mutex_unlock(&g->done_mu);
     if (!was_empty) return;
     uint64_t one = 1;
@@ -269,44 +339,53 @@ void gw_complete(gw *g, gw_done *d)
     (void)ignored;
 }
 
+/* While draining, a keep-alive answer must tell the client we close. */
+static void say_close(df_buf *out)
+{
+    char *hdr = memmem(out->data, out->len, "Connection: keep-alive\r\n", 24);
+    if (!hdr) return;
+    df_buf fixed = DF_BUF_INIT;
+    df_buf_append(&fixed, out->data, (size_t)(hdr - out->data));
+    df_buf_append_str(&fixed, "Connection: close\r\n");
+    df_buf_append(&fixed, hdr + 24, out->len - (size_t)(hdr - out->data) - 24);
+    df_buf_free(out);
+    *out = fixed;
+}
+
+/* A finished request's answer goes out on its connection, if that is
+ * still the one that asked. The buffers swap: the connection's empty one
+ * goes back with the record. */
+static void deliver(gw *g, gw_pending *p)
+{
+    gw_conn *c = &g->conns[p->idx];
+    if (!c->in_use || c->gen != p->gen) return;
+    c->busy = 0;
+    if (c->closing) {
+        conn_close(g, p->idx);
+        return;
+    }
+    df_buf spent = c->out;
+    c->out = p->response;
+    df_buf_reset(&spent);
+    p->response = spent;
+    if (g->draining && p->keep_alive) say_close(&c->out);
+    c->out_off = 0;
+    c->keep_alive = p->keep_alive && !g->draining;
+    arm_send(g, p->idx);
+}
+
 static void on_event(gw *g)
 {
     pthread_mutex_lock(&g->done_mu);
-    gw_done *d = g->done_head;
+    gw_pending *p = g->done_head;
     g->done_head = g->done_tail = NULL;
     pthread_mutex_unlock(&g->done_mu);
-    while (d) {
-        gw_done *next = d->next;
-        gw_conn *c = &g->conns[d->idx];
+    while (p) {
+        gw_pending *next = p->next;
         g->with_flow--;
-        if (c->in_use && c->gen == d->gen) {
-            c->busy = 0;
-            if (c->closing) {
-                conn_close(g, d->idx);
-            } else {
-                df_buf_free(&c->out);
-                c->out = d->response;
-                d->response = (df_buf)DF_BUF_INIT;
-                if (g->draining && d->keep_alive) {
-                    char *hdr = memmem(c->out.data, c->out.len, "Connection: keep-alive\r\n", 24);
-                    if (hdr) {
-                        df_buf fixed = DF_BUF_INIT;
-                        df_buf_append(&fixed, c->out.data, (size_t)(hdr - c->out.data));
-                        df_buf_append_str(&fixed, "Connection: close\r\n");
-                        df_buf_append(&fixed, hdr + 24,
-                                      c->out.len - (size_t)(hdr - c->out.data) - 24);
-                        df_buf_free(&c->out);
-                        c->out = fixed;
-                    }
-                }
-                c->out_off = 0;
-                c->keep_alive = d->keep_alive && !g->draining;
-                arm_send(g, d->idx);
-            }
-        }
-        df_buf_free(&d->response);
-        free(d);
-        d = next;
+        deliver(g, p);
+        gw_pending_put(g, p);
+        p = next;
     }
     gw_post_waiting(g);
     arm_event(g);
@@ -415,20 +494,13 @@ static void gw_teardown(gw *g)
         df_buf_free(&c->scratch);
         df_buf_free(&c->out);
     }
-    for (gw_pending *p = g->wait_head; p;) {
-        gw_pending *next = p->next;
-        df_arena_free(p->req.arena);
-        free(p->endpoint);
-        free(p->target);
-        free(p);
-        p = next;
-    }
-    gw_done *d = g->done_head;
-    while (d) {
-        gw_done *next = d->next;
-        df_buf_free(&d->response);
-        free(d);
-        d = next;
+    gw_pending *lists[] = {g->wait_head, g->done_head, g->spare};
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+        for (gw_pending *p = lists[i]; p;) {
+            gw_pending *next = p->next;
+            pending_destroy(p);
+            p = next;
+        }
     }
     if (g->listen_fd >= 0) close(g->listen_fd);
     io_uring_queue_exit(&g->ring);
@@ -514,12 +586,14 @@ int df_gateway_serve(df_flow *flow, const df_gateway_options *opt, df_error *err
                 break;
             }
             unsigned head, n = 0;
+            df_flow_defer_begin(); /* the batch's requests reach the flow as one burst */
             io_uring_for_each_cqe(&g.ring, head, cqe)
             {
                 dispatch_cqe(&g, cqe);
                 n++;
             }
             io_uring_cq_advance(&g.ring, n);
+            df_flow_defer_end();
         }
         if (g.with_flow > 0)
             df_log(DF_LOG_WARN, "gateway", "drain time over: %d request(s) still running",

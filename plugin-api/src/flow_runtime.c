@@ -65,6 +65,7 @@ struct fl_instance {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     fl_task *head, *tail;
+    int idle; /* the worker waits for work (under mu) */
     int stop;
     atomic_int outstanding; /* queued + running tasks */
 };
@@ -79,8 +80,9 @@ struct fl_node {
     size_t n_downstream;
     size_t *upstream; /* node indices, in needs order; empty = gateway */
     size_t n_upstream;
-    int end_slot;    /* index among the end nodes, -1 when something needs it */
-    int passthrough; /* Jina's BaseExecutor: no instance, documents go on */
+    int end_slot;     /* index among the end nodes, -1 when something needs it */
+    size_t task_base; /* this node's first slot in a request's tasks */
+    int passthrough;  /* Jina's BaseExecutor: no instance, documents go on */
 };
 
 /* upstream[] entry standing for the gateway (the request's documents). */
@@ -96,9 +98,11 @@ typedef struct fl_slots {
 struct fl_req {
     df_flow *flow;
     pthread_mutex_t mu;
-    df_arena *meta;    /* request-wide state; only touched under mu */
-    df_arena **arenas; /* every lane, malloc'd list */
+    df_arena *meta;    /* holds this struct and request-wide state; touched under mu */
+    df_arena **arenas; /* every lane (a list in meta) */
     size_t n_arenas, cap_arenas;
+    df_arena *inline_arenas[4];
+    fl_task *tasks; /* per node: before, one per shard, after (FL_TASK_SLOTS) */
     const char *id;
     const char *endpoint;
     const df_value *params;
@@ -111,10 +115,12 @@ struct fl_req {
     df_value *results; /* __results__, in meta */
     df_flow_route *routes;
     size_t n_routes, cap_routes;
-    int failed;
+    /* Written under mu; read without it where a stale value only delays
+     * the decision to skip work by one hop. */
+    atomic_int failed;
     const char *error, *error_executor;
-    int pending;          /* tasks queued or running, +1 while posting */
-    int delivered;        /* the response was handed out (done or timed out) */
+    atomic_int pending;   /* tasks queued or running, +1 while posting */
+    atomic_int delivered; /* the response was handed out (done or timed out) */
     uint64_t deadline_ns; /* the request's timeout, 0: none */
     fl_running *running;  /* executor calls in progress (meta arena) */
     size_t n_running, cap_running;
@@ -133,7 +139,9 @@ struct df_flow {
     pthread_cond_t cv;  /* a request finished */
     pthread_cond_t watch_cv;
     fl_req *inflight;
-    int n_inflight;
+    atomic_int n_inflight; /* changed under mu, read without it */
+    size_t n_starts;       /* inputs that take the request's documents */
+    size_t n_tasks;        /* task slots per request, all nodes */
     int closing;
     int watchdog_stop;
     pthread_t watchdog;
@@ -141,13 +149,18 @@ struct df_flow {
     df_arena *labels; /* instance labels, live as long as the flow */
 };
 
-/* Responses carry the arenas they own behind the public struct. */
+/* Responses carry the arenas they own behind the public struct. The
+ * struct itself lives in `meta`, which is freed last. */
 typedef struct fl_response {
     df_flow_response pub;
     df_arena **arenas;
     size_t n_arenas;
     df_arena *meta;
 } fl_response;
+
+/* Task slots per node and request: uses_before, one per shard, uses_after.
+ * A node starts at most once per request, so a slot is used at most once. */
+#define FL_TASK_SLOTS(n) ((size_t)(n)->n_shards + 2)
 
 static uint64_t now_ns(clockid_t clock)
 {
@@ -162,9 +175,11 @@ static void req_adopt_arena(fl_req *r, df_arena *a)
 {
     pthread_mutex_lock(&r->mu);
     if (r->n_arenas == r->cap_arenas) {
-        r->cap_arenas = r->cap_arenas ? r->cap_arenas * 2 : 8;
-        r->arenas = realloc(r->arenas, r->cap_arenas * sizeof *r->arenas);
-        if (!r->arenas) abort();
+        size_t cap = r->cap_arenas * 2;
+        df_arena **grown = df_arena_alloc(r->meta, cap * sizeof *grown);
+        memcpy(grown, r->arenas, r->n_arenas * sizeof *grown);
+        r->arenas = grown;
+        r->cap_arenas = cap;
     }
     r->arenas[r->n_arenas++] = a;
     pthread_mutex_unlock(&r->mu);
@@ -183,10 +198,10 @@ static df_docs *fork_lane(fl_req *r, const df_docs *docs, df_arena **lane_out)
 
 static void req_fail_locked(fl_req *r, int code, const char *executor, const char *msg)
 {
-    if (r->failed) return;
-    r->failed = code ? code : DF_E_INTERNAL;
+    if (atomic_load(&r->failed)) return;
     r->error = df_arena_strdup(r->meta, msg);
     r->error_executor = executor ? df_arena_strdup(r->meta, executor) : NULL;
+    atomic_store(&r->failed, code ? code : DF_E_INTERNAL);
 }
 
 static void req_record(fl_req *r, const char *label, uint64_t t0, uint64_t t1, int rc,
@@ -208,11 +223,51 @@ static void req_record(fl_req *r, const char *label, uint64_t t0, uint64_t t1, i
 
 /* ---- queues ------------------------------------------------------------------- */
 
+/* Deferred wake-ups. A thread that hands off a burst of tasks (the gateway
+ * after a batch of completions, a worker draining its queue) wakes each
+ * idle consumer once, after the burst, instead of at the first task: a
+ * fast consumer woken at once would drain one task, sleep, and be woken
+ * again, and on a small machine those switches cost more than the work. */
+#define FL_DEFER_MAX 16
+static _Thread_local struct {
+    int depth;
+    int n;
+    uint64_t since; /* CLOCK_MONOTONIC ns of the first deferred wake */
+    fl_instance *items[FL_DEFER_MAX];
+} fl_wakes;
+
+static void wake(fl_instance *in)
+{
+    if (!fl_wakes.depth || fl_wakes.n == FL_DEFER_MAX) {
+        pthread_cond_signal(&in->cv);
+        return;
+    }
+    for (int i = 0; i < fl_wakes.n; i++)
+        if (fl_wakes.items[i] == in) return;
+    if (!fl_wakes.n) fl_wakes.since = now_ns(CLOCK_MONOTONIC);
+    fl_wakes.items[fl_wakes.n++] = in;
+}
+
+static void wakes_flush(void)
+{
+    for (int i = 0; i < fl_wakes.n; i++)
+        pthread_cond_signal(&fl_wakes.items[i]->cv);
+    fl_wakes.n = 0;
+}
+
+void df_flow_defer_begin(void)
+{
+    fl_wakes.depth++;
+}
+
+void df_flow_defer_end(void)
+{
+    if (fl_wakes.depth > 0 && --fl_wakes.depth == 0) wakes_flush();
+}
+
 static void enqueue(fl_instance *in, fl_task *t)
 {
-    pthread_mutex_lock(&t->req->mu);
-    t->req->pending++;
-    pthread_mutex_unlock(&t->req->mu);
+    atomic_fetch_add(&t->req->pending, 1);
     atomic_fetch_add(&in->outstanding, 1);
     t->next = NULL;
     pthread_mutex_lock(&in->mu);
@@ -221,15 +276,21 @@ static void enqueue(fl_instance *in, fl_task *t)
     else
         in->head = t;
     in->tail = t;
-    pthread_cond_signal(&in->cv);
+    int idle = in->idle;
     pthread_mutex_unlock(&in->mu);
+    /* After unlocking: a worker woken while we held the lock would only
+     * block on it again. */
+    if (idle) wake(in);
 }
 
-static fl_task *task_new(fl_req *r, fl_node *n, int role, df_arena *lane, df_docs *docs)
+/* The request's task slot for this node, role and shard (see FL_TASK_SLOTS). */
+static fl_task *task_new(fl_req *r, fl_node *n, int role, int shard, df_arena *lane, df_docs *docs)
 {
-    fl_task *t = calloc(1, sizeof *t);
-    if (!t) abort();
-    *t = (fl_task){NULL, r, n, role, 0, lane, docs, NULL, 0};
+    size_t slot = role == ROLE_BEFORE ? 0
+                  : role == ROLE_MAIN ? 1 + (size_t)shard
+                                      : 1 + (size_t)n->n_shards;
+    fl_task *t = &r->tasks[n->task_base + slot];
+    *t = (fl_task){NULL, r, n, role, shard, lane, docs, NULL, 0};
     return t;
 }
 
@@ -320,8 +381,8 @@ static void shard_gathered(fl_req *r, fl_node *n, int shard, df_docs *docs, df_a
     df_docs *merged = df_docs_new(g->lanes[0]);
     for (int s = 0; s < n->n_shards; s++)
         df_docs_reduce(merged, g->docs[s]);
-    if (n->after && !r->failed) {
-        fl_task *t = task_new(r, n, ROLE_AFTER, g->lanes[0], merged);
+    if (n->after && !atomic_load(&r->failed)) {
+        fl_task *t = task_new(r, n, ROLE_AFTER, 0, g->lanes[0], merged);
         t->matrix = g->docs;
         t->n_matrix = (size_t)n->n_shards;
         enqueue(n->after, t);
@@ -336,7 +397,7 @@ static void dispatch_main(fl_req *r, fl_node *n, df_docs *docs, df_arena *lane, 
     int all = n->n_shards > 1 && df_flow_node_polling(n->cfg, r->endpoint) == DF_POLLING_ALL;
     if (!all) {
         fl_instance *in = pick_instance(n->instances, 0, n->n_shards * n->n_replicas);
-        fl_task *t = task_new(r, n, ROLE_MAIN, lane, docs);
+        fl_task *t = task_new(r, n, ROLE_MAIN, 0, lane, docs);
         t->matrix = matrix;
         t->n_matrix = n_matrix;
         enqueue(in, t);
@@ -345,8 +406,7 @@ static void dispatch_main(fl_req *r, fl_node *n, df_docs *docs, df_arena *lane, 
     for (int s = 0; s < n->n_shards; s++) {
         df_arena *l = lane;
         df_docs *d = s + 1 < n->n_shards ? fork_lane(r, docs, &l) : docs;
-        fl_task *t = task_new(r, n, ROLE_MAIN, l, d);
-        t->shard = s;
+        fl_task *t = task_new(r, n, ROLE_MAIN, s, l, d);
         t->matrix = matrix;
         t->n_matrix = n_matrix;
         enqueue(pick_instance(n->instances, s * n->n_replicas, n->n_replicas), t);
@@ -370,15 +430,13 @@ static void node_start(fl_req *r, fl_node *n, df_docs *docs, df_arena *lane, df_
                        size_t n_matrix)
 {
     docs = apply_when(n, docs, lane);
-    pthread_mutex_lock(&r->mu);
-    int skip = r->failed || r->delivered;
-    pthread_mutex_unlock(&r->mu);
+    int skip = atomic_load(&r->failed) || atomic_load(&r->delivered);
     if (skip || n->passthrough || !target_matches(r, n)) {
         node_done(r, n, docs, lane); /* pass-through, as Jina skips it */
         return;
     }
     if (n->before) {
-        fl_task *t = task_new(r, n, ROLE_BEFORE, lane, docs);
+        fl_task *t = task_new(r, n, ROLE_BEFORE, 0, lane, docs);
         t->matrix = matrix;
         t->n_matrix = n_matrix;
         enqueue(n->before, t);
@@ -399,15 +457,15 @@ static void flow_unlink_locked(df_flow *f, fl_req *r)
     r->next_inflight = r->prev_inflight = NULL;
 }
 
+/* Frees what the request still owns; `r` lives in its meta arena, so it
+ * is gone afterwards unless a response took that arena (and the lanes). */
 static void req_free(fl_req *r)
 {
     for (size_t i = 0; i < r->n_arenas; i++)
         df_arena_free(r->arenas[i]);
-    free(r->arenas);
     if (r->has_target) regfree(&r->target);
-    df_arena_free(r->meta);
     pthread_mutex_destroy(&r->mu);
-    free(r);
+    df_arena_free(r->meta);
 }
 
 /* The parameters of the response: the request's, plus __results__. */
@@ -419,19 +477,44 @@ static df_value *response_parameters(fl_req *r)
     return p;
 }
 
-/* Builds the response under r->mu. `owns_lanes`: the request is over, so
- * the response takes every arena; otherwise (a timeout) only the meta arena
- * and an empty document list. */
-static fl_response *build_response(fl_req *r, int owns_lanes)
+/* The response of a finished request, which takes every arena, the meta
+ * one included (so nothing is copied and `r` must not be freed after). */
+static fl_response *take_response(fl_req *r)
 {
-    fl_response *resp = calloc(1, sizeof *resp);
-    if (!resp) abort();
+    df_arena *m = r->meta;
+    fl_response *resp = df_arena_calloc(m, sizeof *resp);
+    resp->meta = m;
+    df_flow_response *p = &resp->pub;
+    p->request_id = r->id;
+    p->endpoint = r->endpoint;
+    p->status = atomic_load(&r->failed);
+    p->error = r->error;
+    p->error_executor = r->error_executor;
+    p->parameters = response_parameters(r);
+    p->n_routes = r->n_routes;
+    p->routes = r->routes;
+    for (size_t i = 0; i < r->n_routes; i++) /* labels live as long as the flow */
+        p->routes[i].executor = df_arena_strdup(m, r->routes[i].executor);
+    p->docs = r->final_docs;
+    resp->arenas = r->arenas;
+    resp->n_arenas = r->n_arenas;
+    r->arenas = NULL;
+    r->n_arenas = r->cap_arenas = 0;
+    r->meta = NULL;
+    return resp;
+}
+
+/* A timeout's response, built under r->mu while the request still runs:
+ * a copy of the request-wide state and no documents. */
+static fl_response *build_response(fl_req *r)
+{
     df_arena *m = df_arena_new(4096);
+    fl_response *resp = df_arena_calloc(m, sizeof *resp);
     resp->meta = m;
     df_flow_response *p = &resp->pub;
     p->request_id = df_arena_strdup(m, r->id);
     p->endpoint = df_arena_strdup(m, r->endpoint);
-    p->status = r->failed;
+    p->status = atomic_load(&r->failed);
     p->error = r->error ? df_arena_strdup(m, r->error) : NULL;
     p->error_executor = r->error_executor ? df_arena_strdup(m, r->error_executor) : NULL;
     p->parameters = df_value_copy(m, response_parameters(r));
@@ -441,15 +524,7 @@ static fl_response *build_response(fl_req *r, int owns_lanes)
         p->routes[i] = r->routes[i];
         p->routes[i].executor = df_arena_strdup(m, r->routes[i].executor);
     }
-    if (owns_lanes) {
-        p->docs = r->final_docs;
-        resp->arenas = r->arenas;
-        resp->n_arenas = r->n_arenas;
-        r->arenas = NULL;
-        r->n_arenas = r->cap_arenas = 0;
-    } else {
-        p->docs = df_docs_new(m);
-    }
+    p->docs = df_docs_new(m);
     return resp;
 }
 
@@ -467,44 +542,34 @@ static void collect_ends(fl_req *r)
     r->final_docs = merged;
 }
 
-static void request_finished(df_flow *f)
+static void request_finished_locked(df_flow *f)
 {
-    pthread_mutex_lock(&f->mu);
-    f->n_inflight--;
+    atomic_fetch_sub(&f->n_inflight, 1);
     pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
 }
 
 /* Drops one pending reference; the last one completes the request. */
 static void req_release(fl_req *r)
 {
-    pthread_mutex_lock(&r->mu);
-    int last = --r->pending == 0;
-    pthread_mutex_unlock(&r->mu);
-    if (!last) return;
+    if (atomic_fetch_sub(&r->pending, 1) != 1) return;
     /* Under f->mu, like the watchdog's timeouts, so exactly one of the two
-     * delivers the response. */
+     * delivers the response. The flow is done with the request here: its
+     * close may go on (the worker threads it joins are still ours). */
     df_flow *f = r->flow;
     pthread_mutex_lock(&f->mu);
     flow_unlink_locked(f, r);
-    pthread_mutex_lock(&r->mu);
-    int delivered = r->delivered;
-    r->delivered = 1;
-    pthread_mutex_unlock(&r->mu);
+    int delivered = atomic_exchange(&r->delivered, 1);
+    request_finished_locked(f);
     pthread_mutex_unlock(&f->mu);
     if (delivered) { /* timed out earlier: the response went out already */
         req_free(r);
-        request_finished(f);
         return;
     }
     collect_ends(r);
-    pthread_mutex_lock(&r->mu);
-    fl_response *resp = build_response(r, 1);
-    pthread_mutex_unlock(&r->mu);
+    fl_response *resp = take_response(r);
     df_flow_done_fn done = r->done;
     void *ctx = r->done_ctx;
     req_free(r);
-    request_finished(f);
     done(ctx, &resp->pub);
 }
 
@@ -514,9 +579,7 @@ void df_flow_response_free(df_flow_response *p)
     fl_response *resp = (fl_response *)p;
     for (size_t i = 0; i < resp->n_arenas; i++)
         df_arena_free(resp->arenas[i]);
-    free(resp->arenas);
-    df_arena_free(resp->meta);
-    free(resp);
+    df_arena_free(resp->meta); /* holds resp and its arena list */
 }
 
 /* ---- workers ---------------------------------------------------------------------------- */
@@ -533,27 +596,26 @@ static void task_advance(fl_instance *in, fl_task *t, df_docs *docs, int skipped
     else if (n->n_shards > 1 && df_flow_node_polling(n->cfg, r->endpoint) == DF_POLLING_ALL)
         shard_gathered(r, n, t->shard, docs, t->lane);
     else if (n->n_shards > 1 && n->after && !skipped)
-        enqueue(n->after, task_new(r, n, ROLE_AFTER, t->lane, docs));
+        enqueue(n->after, task_new(r, n, ROLE_AFTER, 0, t->lane, docs));
     else
         node_done(r, n, docs, t->lane);
     atomic_fetch_sub(&in->outstanding, 1);
-    free(t);
     req_release(r);
 }
 
 static int req_is_over(fl_req *r)
 {
-    pthread_mutex_lock(&r->mu);
-    int over = r->failed || r->delivered;
-    pthread_mutex_unlock(&r->mu);
-    return over;
+    return atomic_load(&r->failed) || atomic_load(&r->delivered);
 }
 
 /* Records that `in` started working on the request, with the executor's
- * own timeout_send (a node setting); returns the entry for task_end. */
+ * own timeout_send (a node setting); returns the entry for task_end, or
+ * NO_ENTRY when no timeout applies (the watchdog never asks then). */
+#define NO_ENTRY ((size_t)-1)
 static size_t task_begin(fl_instance *in, fl_req *r)
 {
     double ms = in->node->cfg->timeout_send_ms;
+    if (ms <= 0 && !r->deadline_ns) return NO_ENTRY;
     uint64_t now = now_ns(CLOCK_MONOTONIC);
     uint64_t deadline = ms > 0 ? now + (uint64_t)(ms * 1e6) : 0;
     pthread_mutex_lock(&r->mu);
@@ -576,6 +638,7 @@ static size_t task_begin(fl_instance *in, fl_req *r)
 
 static void task_end(fl_req *r, size_t slot)
 {
+    if (slot == NO_ENTRY) return;
     pthread_mutex_lock(&r->mu);
     r->running[slot].active = 0;
     pthread_mutex_unlock(&r->mu);
@@ -683,7 +746,16 @@ static size_t collect_batch(fl_instance *in, fl_task **batch, size_t max_tasks, 
         /* Waiting makes sense only while nothing else is queued: a request
          * that cannot join must not wait for this batch's timeout. */
         if (docs >= preferred || n >= max_tasks || in->stop || left_behind) break;
-        if (pthread_cond_timedwait(&in->cv, &in->mu, &until) == ETIMEDOUT) break;
+        if (fl_wakes.n) { /* nobody may wait for us while we wait for a batch */
+            pthread_mutex_unlock(&in->mu);
+            wakes_flush();
+            pthread_mutex_lock(&in->mu);
+            continue;
+        }
+        in->idle = 1;
+        int rc = pthread_cond_timedwait(&in->cv, &in->mu, &until);
+        in->idle = 0;
+        if (rc == ETIMEDOUT) break;
     }
     pthread_mutex_unlock(&in->mu);
     return n;
@@ -745,11 +817,24 @@ static void run_batch(fl_instance *in, fl_task *first, const df_value *policy)
     df_arena_free(ba);
 }
 
+/* The next task; before waiting for one, wakes whoever this thread handed
+ * work to. With tasks still queued, it also wakes them once the oldest
+ * deferred wake is FL_DEFER_NS old, so slow tasks never hold the
+ * downstream back by more than one task plus that. */
+#define FL_DEFER_NS 20000
 static fl_task *dequeue(fl_instance *in)
 {
     pthread_mutex_lock(&in->mu);
-    while (!in->head && !in->stop)
+    if (fl_wakes.n && (!in->head || now_ns(CLOCK_MONOTONIC) - fl_wakes.since >= FL_DEFER_NS)) {
+        pthread_mutex_unlock(&in->mu);
+        wakes_flush();
+        pthread_mutex_lock(&in->mu);
+    }
+    while (!in->head && !in->stop) {
+        in->idle = 1;
         pthread_cond_wait(&in->cv, &in->mu);
+        in->idle = 0;
+    }
     fl_task *t = in->head;
     if (t) {
         in->head = t->next;
@@ -763,6 +848,7 @@ static void *worker_main(void *arg)
 {
     fl_instance *in = arg;
     fl_task *t;
+    df_flow_defer_begin();
     while ((t = dequeue(in))) {
         const df_value *policy = t->role == ROLE_MAIN && !t->matrix && !req_is_over(t->req)
                                      ? batching_for(in->node, t->req->endpoint)
@@ -772,6 +858,7 @@ static void *worker_main(void *arg)
         else
             run_task(in, t);
     }
+    df_flow_defer_end();
     return NULL;
 }
 
@@ -790,7 +877,7 @@ static fl_response *time_out_locked(fl_req *r)
                  who ? " waiting for " : "", who ? who : "");
         req_fail_locked(r, DF_E_TIMEOUT, who, msg);
         r->delivered = 1;
-        resp = build_response(r, 0);
+        resp = build_response(r);
     }
     pthread_mutex_unlock(&r->mu);
     return resp;
@@ -837,32 +924,41 @@ static void *watchdog_main(void *arg)
 /* ---- posting ------------------------------------------------------------------------------------
  */
 
-static int admit(df_flow *f, int wait, df_error *err)
+/* Counts the request in and links it into the in-flight list, in one
+ * critical section, unless the flow is closing or full. */
+static int admit(df_flow *f, fl_req *r, int wait, df_error *err)
 {
     pthread_mutex_lock(&f->mu);
     int limit = f->cfg->prefetch;
     while (!f->closing && limit > 0 && f->n_inflight >= limit && wait)
         pthread_cond_wait(&f->cv, &f->mu);
     int rc = DF_OK;
-    if (f->closing)
+    if (f->closing) {
         rc = df_error_set(err, DF_E_UNSUPPORTED, "the flow is shutting down; request refused");
-    else if (limit > 0 && f->n_inflight >= limit)
+    } else if (limit > 0 && f->n_inflight >= limit) {
         rc = df_error_set(err, DF_E_RESOURCE, "flow busy: %d requests in flight (prefetch %d)",
-                          f->n_inflight, limit);
-    else
-        f->n_inflight++;
+                          atomic_load(&f->n_inflight), limit);
+    } else {
+        atomic_fetch_add(&f->n_inflight, 1);
+        r->next_inflight = f->inflight;
+        if (f->inflight) f->inflight->prev_inflight = r;
+        f->inflight = r;
+        if (r->deadline_ns) pthread_cond_signal(&f->watch_cv);
+    }
     pthread_mutex_unlock(&f->mu);
     return rc;
 }
 
 static fl_req *req_new(df_flow *f, df_flow_request *q, df_error *err)
 {
-    fl_req *r = calloc(1, sizeof *r);
-    if (!r) abort();
+    df_arena *m = df_arena_new(4096);
+    fl_req *r = df_arena_calloc(m, sizeof *r);
     r->flow = f;
     pthread_mutex_init(&r->mu, NULL);
-    r->meta = df_arena_new(4096);
-    df_arena *m = r->meta;
+    r->meta = m;
+    r->arenas = r->inline_arenas;
+    r->cap_arenas = sizeof r->inline_arenas / sizeof *r->inline_arenas;
+    r->tasks = df_arena_alloc(m, f->n_tasks * sizeof *r->tasks);
     char id[33];
     df_doc_random_id(id);
     r->id = df_arena_strdup(m, q->request_id && *q->request_id ? q->request_id : id);
@@ -891,9 +987,8 @@ static fl_req *req_new(df_flow *f, df_flow_request *q, df_error *err)
             regerror(rc, &r->target, msg, sizeof msg);
             df_error_set(err, DF_E_INVALID_INPUT, "target_executor '%s': %s", q->target_executor,
                          msg);
-            df_arena_free(r->meta);
             pthread_mutex_destroy(&r->mu);
-            free(r);
+            df_arena_free(m);
             return NULL;
         }
         r->has_target = 1;
@@ -906,29 +1001,20 @@ static fl_req *req_new(df_flow *f, df_flow_request *q, df_error *err)
 int df_flow_post(df_flow *f, df_flow_request *q, df_flow_done_fn done, void *ctx, int wait,
                  df_error *err)
 {
-    int rc = admit(f, wait, err);
-    fl_req *r = rc ? NULL : req_new(f, q, err);
-    if (!r) {
-        if (!rc) request_finished(f);
+    fl_req *r = req_new(f, q, err);
+    int rc = r ? admit(f, r, wait, err) : DF_E_INVALID_INPUT;
+    if (rc) {
+        if (r) req_free(r);
         df_arena_free(q->arena);
-        return rc ? rc : DF_E_INVALID_INPUT;
+        return rc;
     }
     r->done = done;
     r->done_ctx = ctx;
-    r->pending = 1; /* held while the first nodes are being started */
+    atomic_store(&r->pending, 1); /* held while the first nodes are being started */
     df_arena *lane = q->arena;
-    req_adopt_arena(r, lane);
+    r->arenas[r->n_arenas++] = lane; /* no other thread knows the request yet */
     df_docs *docs = q->docs ? q->docs : df_docs_new(lane);
-    pthread_mutex_lock(&f->mu);
-    r->next_inflight = f->inflight;
-    if (f->inflight) f->inflight->prev_inflight = r;
-    f->inflight = r;
-    if (r->deadline_ns) pthread_cond_signal(&f->watch_cv);
-    pthread_mutex_unlock(&f->mu);
-    size_t n_starts = 0;
-    for (size_t i = 0; i < f->n_nodes; i++)
-        for (size_t k = 0; k < f->nodes[i].n_upstream; k++)
-            n_starts += f->nodes[i].upstream[k] == FL_GATEWAY;
+    size_t n_starts = f->n_starts;
     size_t started = 0;
     for (size_t i = 0; i < f->n_nodes; i++) {
         fl_node *n = &f->nodes[i];
@@ -973,10 +1059,7 @@ df_flow_response *df_flow_call(df_flow *f, df_flow_request *q, df_error *err)
 
 int df_flow_in_flight(const df_flow *f)
 {
-    pthread_mutex_lock((pthread_mutex_t *)&f->mu);
-    int n = f->n_inflight;
-    pthread_mutex_unlock((pthread_mutex_t *)&f->mu);
-    return n;
+    return atomic_load(&f->n_inflight);
 }
 
 const df_flow_config *df_flow_config_of(const df_flow *f)
@@ -1148,6 +1231,8 @@ static void build_edges(df_flow *f)
         for (size_t k = 0; k < n->cfg->n_needs; k++) /* "gateway" is no node */
             n->upstream[n->n_upstream++] = node_index(cfg, n->cfg->needs[k]);
         if (!n->n_upstream) n->upstream[n->n_upstream++] = FL_GATEWAY;
+        n->task_base = f->n_tasks;
+        f->n_tasks += (size_t)n->cfg->shards + 2; /* FL_TASK_SLOTS */
     }
     for (size_t i = 0; i < f->n_nodes; i++)
         for (size_t k = 0; k < f->nodes[i].n_upstream; k++) {
@@ -1155,8 +1240,12 @@ static void build_edges(df_flow *f)
             fl_node *up = &f->nodes[f->nodes[i].upstream[k]];
             up->downstream[up->n_downstream++] = i;
         }
-    for (size_t i = 0; i < f->n_nodes; i++)
-        f->nodes[i].end_slot = f->nodes[i].n_downstream ? -1 : (int)f->n_ends++;
+    for (size_t i = 0; i < f->n_nodes; i++) {
+        fl_node *n = &f->nodes[i];
+        n->end_slot = n->n_downstream ? -1 : (int)f->n_ends++;
+        for (size_t k = 0; k < n->n_upstream; k++)
+            f->n_starts += n->upstream[k] == FL_GATEWAY;
+    }
 }
 
 df_flow *df_flow_open(const df_flow_config *cfg, df_error *err)

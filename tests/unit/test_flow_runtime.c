@@ -1579,12 +1579,51 @@ static void test_flow_close_refuses_new_requests(void)
     collector_free(&c);
 }
 
+/* ==== deferred wake-ups ================================================================= */
+
+/* Posts inside df_flow_defer_begin/end reach the executors at the end, all
+ * of them (no wake-up lost), nested scopes at the outermost end; a request
+ * posted outside any scope still runs at once. */
+static void test_flow_deferred_wakeups_run_at_scope_end(void)
+{
+    test_flow t;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(open_flow(&t, "jtype: Flow\n"
+                                               "executors:\n"
+                                               "  - {name: a, uses: " PROBE "}}\n"
+                                               "  - {name: b, uses: " PROBE "}}\n"));
+    collector c;
+    collector_init(&c);
+    post(t.flow, request_of("/index", "warm", 1), &c, 1);
+    CU_ASSERT_FATAL(wait_for(&c, 1)); /* both workers now sleep on an empty queue */
+    enum { N = 40 };
+    df_flow_defer_begin();
+    df_flow_defer_begin();
+    for (int i = 0; i < N; i++)
+        post(t.flow, request_of("/index", df_arena_printf(tmp_arena, "burst%d", i), 2), &c, 1);
+    df_flow_defer_end(); /* inner end: still deferred */
+    sleep_ms(30);
+    CU_ASSERT_EQUAL(collected(&c), 1);
+    df_flow_defer_end();
+    CU_ASSERT_FATAL(wait_for(&c, 1 + N));
+    for (size_t i = 0; i < c.n; i++) {
+        expect_ok(c.resps[i]);
+        CU_ASSERT_STRING_EQUAL(routes_of(c.resps[i]), "a,b");
+    }
+    post(t.flow, request_of("/index", "after", 1), &c, 1);
+    CU_ASSERT_FATAL(wait_for(&c, 2 + N));
+    df_flow_defer_end(); /* unbalanced end: ignored */
+    collector_free(&c);
+    close_flow(&t);
+}
+
 void df_test_register(void)
 {
     CU_pSuite s = CU_add_suite("flow_runtime", suite_setup, suite_teardown);
     CU_add_test(s, "sequential flow runs executors in order",
                 test_flow_sequential_runs_executors_in_order);
     CU_add_test(s, "empty request passes through", test_flow_empty_request_passes_through);
+    CU_add_test(s, "deferred wake-ups run at the scope's end",
+                test_flow_deferred_wakeups_run_at_scope_end);
     CU_add_test(s, "executor without uses passes documents through",
                 test_flow_executor_without_uses_passes_documents_through);
     CU_add_test(s, "join sees docs_matrix in needs order",

@@ -93,6 +93,14 @@ void df_flow_response_free(df_flow_response *resp);
  * as the flow. */
 size_t df_flow_endpoints(const df_flow *f, const char **out, size_t max);
 
+/* Hand-offs this thread makes between begin and end wake each executor
+ * thread once, at the end, instead of at every post: a loop that posts a
+ * burst of requests (the gateway after one batch of network events) lets
+ * the first executor take the burst in one go. Nests; thread-local. Call
+ * end before anything that waits for the flow. */
+void df_flow_defer_begin(void);
+void df_flow_defer_end(void);
+
 /* Requests currently in flight (for metrics and back-pressure). */
 int df_flow_in_flight(const df_flow *f);
 const df_flow_config *df_flow_config_of(const df_flow *f);
