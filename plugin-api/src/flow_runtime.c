@@ -595,7 +595,10 @@ static void task_advance(fl_instance *in, fl_task *t, df_docs *docs, int skipped
         node_done(r, n, docs, t->lane);
     else if (n->n_shards > 1 && df_flow_node_polling(n->cfg, r->endpoint) == DF_POLLING_ALL)
         shard_gathered(r, n, t->shard, docs, t->lane);
-    else if (n->n_shards > 1 && n->after && !skipped)
+    else if (n->n_shards > 1 && n->after && !skipped && !n->cfg->uses_after_implicit)
+        /* an explicit uses_after follows every endpoint, as in Jina; the
+         * default reducer (uses_after_implicit) only merges ALL-polled
+         * answers, so one shard's answer goes on as it is */
         enqueue(n->after, task_new(r, n, ROLE_AFTER, 0, t->lane, docs));
     else
         node_done(r, n, docs, t->lane);

@@ -639,7 +639,8 @@ static void test_flow_shards_any_sends_to_one_shard_all_to_every_shard(void)
                                                "  - name: idx\n"
                                                "    uses: " SHARDER "}\n"
                                                "    shards: 2\n"
-                                               "    polling: {/index: ANY, /search: ALL}\n"));
+                                               "    polling: {/index: ANY, /search: ALL}\n"
+                                               "    uses_after: null\n")); /* no MatchMerger */
     collector c;
     collector_init(&c);
     enum { N = 16 };
@@ -657,7 +658,8 @@ static void test_flow_shards_any_sends_to_one_shard_all_to_every_shard(void)
     }
     collector_free(&c);
     /* ALL: both shards search; the reduce merges their matches and the
-     * chunk both of them added under one id */
+     * chunk both of them added under one id (uses_after: null keeps Jina's
+     * merge by id instead of the default reducer, MatchMerger) */
     df_flow_response *r = call(t.flow, request_of("/search", "q", 1));
     expect_ok(r);
     CU_ASSERT(has_route(r, "idx/shard-0"));
@@ -683,7 +685,7 @@ static void test_flow_shards_all_reduce_keeps_one_copy_per_id(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(open_flow(&t, "jtype: Flow\n"
                                                "executors:\n"
                                                "  - {name: idx, uses: " SHARDER "}, shards: 3,"
-                                               " polling: ALL}\n"));
+                                               " polling: ALL, uses_after: null}\n"));
     /* ALL on /index: every shard stores both documents */
     df_flow_response *r = call(t.flow, request_of("/index", "all", 2));
     expect_ok(r);

@@ -41,6 +41,7 @@ static const char *stress_flow =
     "    needs: pre\n"
     "    shards: 2\n"
     "    polling: ALL\n"
+    "    uses_after: null\n" /* the merge by id alone, not the default MatchMerger */
     "  - {name: join, uses: {jtype: JoinProbe, " LIBRARY "}, needs: [left, right]}\n"
     "  - {name: post, uses: {jtype: Probe, " LIBRARY "}, shards: 2, replicas: 2}\n";
 
