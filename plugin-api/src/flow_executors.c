@@ -20,6 +20,11 @@
 
 #define JINA_DYNAMIC_BATCHING_TIMEOUT_MS 10000.0
 
+/* The reducer a node with shards polled ALL gets when it has no uses_after
+ * (plugins/match-merger). */
+#define DEFAULT_REDUCER_JTYPE   "MatchMerger"
+#define DEFAULT_REDUCER_LIBRARY "match_merger.so"
+
 /* Every key an item may have, in one struct so the reading order does not
  * depend on the order in the file (uses before its overrides). */
 typedef struct item_keys {
@@ -235,6 +240,24 @@ static int uses_yaml_path(flow_loader *L, const df_value *v, const char *key, co
     return load_executor_yaml(L, v, key, node_name, path, out);
 }
 
+/* A plugin file name in the plugin folders (DOCFLOW_PLUGIN_PATH, then the
+ * installation's); every path tried is appended to `tried`. */
+static const char *find_in_plugin_folders(flow_loader *L, const char *lib, df_buf *tried)
+{
+    const char *search = df_plugin_search_path(L->a);
+    for (const char *p = search; p && *p;) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len) {
+            const char *cand = df_arena_printf(L->a, "%.*s/%s", (int)len, p, lib);
+            df_buf_printf(tried, "%s%s", tried->len ? ", " : "", cand);
+            if (is_file(cand)) return cand;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
 /* A .so in uses: beside the flow file (or at its path), else by file name
  * in the plugin folders, as metas.library is found. Only stat()ed. */
 static const char *find_plugin(flow_loader *L, const char *lib, df_buf *tried)
@@ -243,18 +266,7 @@ static const char *find_plugin(flow_loader *L, const char *lib, df_buf *tried)
     df_buf_printf(tried, "%s", cand);
     if (is_file(cand)) return cand;
     if (lib[0] == '/' || strchr(lib, '/')) return NULL;
-    const char *search = df_plugin_search_path(L->a);
-    for (const char *p = search; p && *p;) {
-        const char *end = strchr(p, ':');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len) {
-            cand = df_arena_printf(L->a, "%.*s/%s", (int)len, p, lib);
-            df_buf_printf(tried, ", %s", cand);
-            if (is_file(cand)) return cand;
-        }
-        p = end ? end + 1 : NULL;
-    }
-    return NULL;
+    return find_in_plugin_folders(L, lib, tried);
 }
 
 static int uses_library(flow_loader *L, const df_value *v, const char *key, const char *lib,
@@ -389,7 +401,8 @@ static void apply_top_metas(flow_loader *L, df_executor_config *c)
 
 /* `uses_before:` / `uses_after:` that name no executor: absent, null, or
  * Jina's BaseExecutor (which Jina drops from a Deployment, as it has no
- * handler): the runtime's merge by id alone gathers the shards. */
+ * handler). An explicit null or BaseExecutor as uses_after also turns the
+ * default reducer off (read_default_reducer). */
 static int names_no_executor(const df_value *v)
 {
     const char *s = df_value_string(v, NULL);
@@ -671,6 +684,63 @@ static void read_settings(flow_loader *L, df_flow_node *n, const item_keys *k)
     read_external(L, n, k);
 }
 
+/* ---- the default reducer ------------------------------------------------------------ */
+
+/* The endpoints polled ALL, for messages: "every endpoint" or "/search, /status". */
+static const char *endpoints_polled_all(flow_loader *L, const df_flow_node *n)
+{
+    if (n->polling_default == DF_POLLING_ALL) return "every endpoint polled ALL";
+    df_buf b = DF_BUF_INIT;
+    for (size_t i = 0; i < df_value_len(n->polling); i++)
+        if (strcmp(df_value_string(df_value_at(n->polling, i), NULL), "ALL") == 0)
+            df_buf_printf(&b, "%s%s", b.len ? ", " : "", df_value_key_at(n->polling, i));
+    const char *out = b.data ? df_arena_strdup(L->a, b.data) : NULL;
+    df_buf_free(&b);
+    return out;
+}
+
+/* Shards polled ALL each answer with their own top-k; merged by id alone,
+ * a search over N shards returns N x k matches in shard order. Unless the
+ * item says `uses_after:` (even null: Jina's plain merge), the node gets
+ * MatchMerger as an implicit uses_after, which ranks what it can and
+ * leaves the rest as the merge by id left it. Found by file name in the
+ * plugin folders (stat only, like a .so in uses:); when it is not there
+ * the flow still runs, with the merge by id, and says so. */
+static void read_default_reducer(flow_loader *L, df_flow_node *n, const item_keys *k)
+{
+    if (k->uses_after || n->shards < 2) return;
+    const char *endpoints = endpoints_polled_all(L, n);
+    if (!endpoints) return;
+    df_buf tried = DF_BUF_INIT;
+    const char *found = find_in_plugin_folders(L, DEFAULT_REDUCER_LIBRARY, &tried);
+    if (!found) {
+        flow_warn_key(L, n->yaml, k->shards ? "shards" : "parallel",
+                      "shards polled ALL (%s) have no uses_after and the default reducer, "
+                      "MatchMerger (%s), is not in the plugin folders (looked in: %s): the "
+                      "shards' answers are only merged by id. Install it, add its folder to "
+                      "DOCFLOW_PLUGIN_PATH, or write uses_after: null to mean that",
+                      endpoints, DEFAULT_REDUCER_LIBRARY, tried.data ? tried.data : "nowhere");
+        df_buf_free(&tried);
+        return;
+    }
+    df_buf_free(&tried);
+    char *abs = realpath(found, NULL);
+    n->uses_after_library = df_arena_strdup(L->a, abs ? abs : found);
+    free(abs);
+    n->uses_after = df_executor_config_for_jtype(L->a, DEFAULT_REDUCER_JTYPE, L->f->dir);
+    n->uses_after->source = n->uses_after_library;
+    df_value_put_bool(n->uses_after->with, "default_reducer", 1);
+    /* The shards' own configured limit is the merged answer's size too. */
+    const df_value *limit = n->uses ? df_value_get(n->uses->with, "limit") : NULL;
+    if (df_value_type_of(limit) == DF_VALUE_NUMBER && df_value_number(limit) >= 0)
+        df_value_put_number(n->uses_after->with, "limit", df_value_number(limit));
+    n->uses_after_from = df_arena_printf(L->a,
+                                         "default reducer of the shards' answers on %s; "
+                                         "uses_after: null turns it off",
+                                         endpoints);
+    n->uses_after_implicit = 1;
+}
+
 /* ---- the item ---------------------------------------------------------------------- */
 
 void flow_read_executor(flow_loader *L, node_draft *d, const df_value *map, size_t index)
@@ -699,4 +769,5 @@ void flow_read_executor(flow_loader *L, node_draft *d, const df_value *map, size
     read_uses(L, d, &k);
     read_needs(L, d, k.needs);
     read_settings(L, n, &k);
+    read_default_reducer(L, n, &k);
 }

@@ -7,7 +7,9 @@
 # Evaluator by label, served by `docflow-host run` (the shards keep their
 # index in memory) and fed by `docflow-host post --host`. The merged
 # matches must equal a brute-force search over every indexed embedding,
-# and the search must be good.
+# and the search must be good. Last, the default reducer: 2 VectorIndexer
+# shards with no uses_after answer what the unsharded index answers, and
+# `uses_after: null` keeps Jina's merge by id.
 source "$(dirname "$0")/lib.sh"
 CFG="$DF_SOURCE_DIR/plugins/match-merger/config.yml"
 SHARD_SO="$DF_BINARY_DIR/tests/plugins/scored_shard.so"
@@ -171,5 +173,84 @@ kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 check "the flow stops cleanly" test $? -eq 0
 SERVER_PID=""
+
+# --- the default reducer: 2 VectorIndexer shards and no uses_after -------------------------
+python3 - "$TMP" <<'PY'
+import json, random, sys
+tmp = sys.argv[1]
+rng = random.Random(11)
+def vec():
+    return [round(rng.uniform(-1, 1), 4) for _ in range(16)]
+with open(f"{tmp}/vi-docs.jsonl", "w") as f:
+    for i in range(400):
+        f.write(json.dumps({"id": f"v{i}", "embedding": vec(), "tags": {"n": i}}) + "\n")
+with open(f"{tmp}/vi-queries.jsonl", "w") as f:
+    for i in range(20):
+        f.write(json.dumps({"id": f"q{i}", "embedding": vec()}) + "\n")
+PY
+cat >"$TMP/vi-flat.yml" <<YML
+jtype: Flow
+executors:
+  - name: idx
+    uses: VectorIndexer
+    workspace: $TMP/vi-flat
+YML
+cat >"$TMP/vi-sharded.yml" <<YML
+jtype: Flow
+executors:
+  - name: idx
+    uses: VectorIndexer
+    shards: 2
+    polling: {/search: ALL, '*': ANY}
+    workspace: $TMP/vi-sharded
+YML
+sed 's|^    workspace:|    uses_after: null\n    workspace:|' "$TMP/vi-sharded.yml" >"$TMP/vi-plain.yml"
+run_host validate "$TMP/vi-sharded.yml"
+expect_rc "validate the sharded flow" 0
+check "validate shows the default reducer" grep -qF -- \
+    "after     MatchMerger (default reducer of the shards' answers on /search; uses_after: null turns it off)" \
+    "$TMP/out"
+run_host validate "$TMP/vi-plain.yml"
+expect_rc "validate uses_after: null" 0
+check "uses_after: null shows no reducer" sh -c "! grep -q '^    after' '$TMP/out'"
+# A docflow-host with no plugin folder beside it (a copy elsewhere; the build
+# tree's RUNPATH still finds libdocflow): no MatchMerger, a warning, the merge
+# by id. Skipped when an installed docflow provides the plugin.
+mkdir -p "$TMP/bin"
+cp "$HOST" "$TMP/bin/docflow-host"
+DOCFLOW_PLUGIN_PATH= "$TMP/bin/docflow-host" validate "$TMP/vi-sharded.yml" >"$TMP/out" 2>"$TMP/err"
+check "validate without the plugin still passes" test $? -eq 0
+if grep -q '^    after' "$TMP/out"; then
+    echo "note: an installed docflow provides match_merger.so; missing-plugin warning not checked"
+else
+    expect_err "a missing default reducer warns" \
+        "vi-sharded.yml:5:5: shards polled ALL (/search) have no uses_after and the default reducer, MatchMerger (match_merger.so), is not in the plugin folders"
+    expect_err "and says what that means" "the shards' answers are only merged by id"
+fi
+for flow in flat sharded; do
+    run_host post --flow "$TMP/vi-$flow.yml" --on /index --input "$TMP/vi-docs.jsonl" \
+        --request-size 50 --output "$TMP/vi-$flow-indexed.jsonl"
+    expect_rc "$flow: /index" 0
+done
+check "both shards hold documents" \
+    test -s "$TMP/vi-sharded/idx/0/index.dfv" -a -s "$TMP/vi-sharded/idx/1/index.dfv"
+for limit in "" '{"limit": 5}' '{"limit": 37}'; do
+    params=${limit:-"{}"}
+    for flow in flat sharded plain; do
+        run_host post --flow "$TMP/vi-$flow.yml" --on /search --input "$TMP/vi-queries.jsonl" \
+            --parameters "$params" --output "$TMP/vi-$flow-search.jsonl"
+        expect_rc "$flow: /search $params" 0
+    done
+    check "2 shards without uses_after: the unsharded top-k ($params)" \
+        cmp -s "$TMP/vi-sharded-search.jsonl" "$TMP/vi-flat-search.jsonl"
+    pycheck "uses_after: null: both shards' top-k, merged by id ($params)" \
+        "$TMP/vi-plain-search.jsonl" "
+k = json.loads('$params').get('limit', 10)
+flat = [json.loads(l) for l in open('$TMP/vi-flat-search.jsonl')]
+for q, f in zip(lines, flat):
+    assert len(q['matches']) == 2 * k, (q['id'], len(q['matches']))
+    assert {m['id'] for m in f['matches']} <= {m['id'] for m in q['matches']}, q['id']
+"
+done
 
 finish

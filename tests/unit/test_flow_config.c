@@ -1,8 +1,9 @@
 /*
  * test_flow_config.c -- flow YAML loading and validation: every key of an
  * executor item, uses: in all its forms, auto names and default needs,
- * topological order, substitution, warnings, and each validation error
- * with its file:line:col (fixtures in tests/data/flows/).
+ * topological order, substitution, warnings, the default reducer of shards
+ * polled ALL, and each validation error with its file:line:col (fixtures
+ * in tests/data/flows/).
  */
 #include <CUnit/CUnit.h>
 #include <stdio.h>
@@ -631,8 +632,63 @@ static void test_flow_polling_forms(void)
     ASSERT_CONTAINS(e, "inline.yml:5:27: polling must be ANY (one shard answers) or ALL");
 }
 
+/* ---- the default reducer of shards polled ALL ------------------------------------ */
+
+static void test_flow_shards_polled_all_get_the_default_reducer(void)
+{
+    setenv("DOCFLOW_PLUGIN_PATH", DF_TEST_PLUGIN_DIR, 1);
+    df_flow_config *f =
+        check_text("jtype: Flow\n"
+                   "executors:\n"
+                   "  - {name: idx, uses: Echo, shards: 2, polling: {/search: ALL, '*': ANY}}\n"
+                   "  - {name: all, uses: Echo, shards: 3, polling: all}\n"
+                   "  - {name: one, uses: Echo, polling: ALL}\n"
+                   "  - {name: any, uses: Echo, shards: 2, polling: {/index: ANY}}\n"
+                   "  - {name: lim, uses: Echo, uses_with: {limit: 7}, shards: 2,"
+                   " polling: ALL}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(df_value_len(warnings), 0);
+    const df_flow_node *idx = df_flow_config_node(f, "idx");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(idx->uses_after);
+    CU_ASSERT_EQUAL(idx->uses_after_implicit, 1);
+    CU_ASSERT_STRING_EQUAL(idx->uses_after->jtype, "MatchMerger");
+    CU_ASSERT_EQUAL(df_value_bool(df_value_get(idx->uses_after->with, "default_reducer")), 1);
+    CU_ASSERT_PTR_NULL(df_value_get(idx->uses_after->with, "limit")); /* the shards' own */
+    ASSERT_CONTAINS(idx->uses_after_library, "/match_merger.so");
+    CU_ASSERT_EQUAL(idx->uses_after_library[0], '/');
+    ASSERT_CONTAINS(idx->uses_after_from, "default reducer of the shards' answers on /search");
+    ASSERT_CONTAINS(idx->uses_after_from, "uses_after: null turns it off");
+    CU_ASSERT_PTR_NULL(idx->uses_before);
+    const df_flow_node *all = df_flow_config_node(f, "all");
+    CU_ASSERT_EQUAL(all->uses_after_implicit, 1);
+    ASSERT_CONTAINS(all->uses_after_from, "on every endpoint polled ALL");
+    /* one shard, or no endpoint polled ALL: nothing to reduce */
+    CU_ASSERT_PTR_NULL(df_flow_config_node(f, "one")->uses_after);
+    CU_ASSERT_EQUAL(df_flow_config_node(f, "one")->uses_after_implicit, 0);
+    CU_ASSERT_PTR_NULL(df_flow_config_node(f, "any")->uses_after);
+    /* the shards' configured limit becomes the merged answer's */
+    const df_flow_node *lim = df_flow_config_node(f, "lim");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lim->uses_after);
+    CU_ASSERT_EQUAL(df_value_number(df_value_get(lim->uses_after->with, "limit")), 7);
+    /* loading keeps it (its jtype is known, so the plugin is not opened) */
+    const char *text = "jtype: Flow\nexecutors:\n  - {uses: Echo, shards: 2, polling: ALL}\n";
+    df_error_clear(&err);
+    df_flow_config *g =
+        df_flow_config_parse(arena, text, strlen(text), fixture("inline.yml"), NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_STRING_EQUAL(g->nodes[0].uses_after->jtype, "MatchMerger");
+    CU_ASSERT_EQUAL(g->nodes[0].uses_after_implicit, 1);
+    /* the good fixture names MatchMerger itself: explicit */
+    f = check("good.yml", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(df_flow_config_node(f, "indexer")->uses_after_implicit, 0);
+    df_flow_config_free(f);
+    unsetenv("DOCFLOW_PLUGIN_PATH");
+}
+
 static void test_flow_uses_after_null_or_base_executor_is_no_reducer(void)
 {
+    setenv("DOCFLOW_PLUGIN_PATH", DF_TEST_PLUGIN_DIR, 1); /* where the default is found */
     df_flow_config *f = check_text("jtype: Flow\n"
                                    "executors:\n"
                                    "  - {name: nil, uses: Echo, shards: 2, polling: ALL,"
@@ -660,6 +716,7 @@ static void test_flow_uses_after_null_or_base_executor_is_no_reducer(void)
     const df_flow_node *mine = df_flow_config_node(f, "mine");
     CU_ASSERT_STRING_EQUAL(mine->uses_after->jtype, "Echo");
     CU_ASSERT_EQUAL(mine->uses_after_implicit, 0);
+    unsetenv("DOCFLOW_PLUGIN_PATH");
 }
 
 static void test_flow_external_and_scaling_limits(void)
@@ -731,6 +788,8 @@ void df_test_register(void)
     CU_add_test(s, "top-level mistakes", test_flow_top_level_mistakes);
     CU_add_test(s, "with: settings", test_flow_with_settings_are_checked);
     CU_add_test(s, "polling forms", test_flow_polling_forms);
+    CU_add_test(s, "shards polled ALL get the default reducer",
+                test_flow_shards_polled_all_get_the_default_reducer);
     CU_add_test(s, "uses_after null or BaseExecutor: no reducer",
                 test_flow_uses_after_null_or_base_executor_is_no_reducer);
     CU_add_test(s, "external and scaling limits", test_flow_external_and_scaling_limits);

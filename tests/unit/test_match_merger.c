@@ -5,9 +5,10 @@
  * errors, what it leaves alone), the default reducer's role (limit from
  * the longest shard answer, lenient parameters, one source left alone),
  * then in real flows: two shards polled ALL with MatchMerger as uses_after,
- * `uses_after: null` (Jina's merge by id), and a join of two branches,
- * against the unsharded search (tests/plugins/scored_shard.c) and a
- * brute-force reference.
+ * the same without uses_after (the default reducer, for endpoints polled
+ * ALL only), `uses_after: null` (Jina's merge by id), and a join of two
+ * branches, against the unsharded search (tests/plugins/scored_shard.c)
+ * and a brute-force reference.
  */
 #include <CUnit/CUnit.h>
 #include <stdarg.h>
@@ -730,6 +731,38 @@ static const char *sharded_flow(const char *metric, const char *extra)
                            metric, extra);
 }
 
+static void test_flow_sharded_search_without_uses_after_equals_unsharded(void)
+{
+    use_built_plugins();
+    fill_vectors(doc_vectors, N_DOCS, 42);
+    fill_vectors(query_vectors, N_QUERIES, 7);
+    const char *metrics[] = {"sqeuclidean", "dot"};
+    for (int m = 0; m < 2; m++) {
+        /* with the request's limit, and with none (each shard's default 10) */
+        for (int with_limit = 1; with_limit >= 0; with_limit--) {
+            request_limit = with_limit ? TOP_K : 0;
+            int parts = 0;
+            const char *unsharded =
+                search_in(df_arena_printf(cfg_arena,
+                                          "jtype: Flow\n"
+                                          "executors:\n"
+                                          "  - {name: idx, uses: " SHARD ", with: {metric: %s}}}\n",
+                                          metrics[m]),
+                          metrics[m], &parts);
+            const char *sharded =
+                search_in(sharded_flow(metrics[m], "    polling: ALL\n"), metrics[m], &parts);
+            CU_ASSERT_EQUAL(parts, 3);
+            CU_ASSERT_STRING_EQUAL(sharded, unsharded);
+            CU_ASSERT_STRING_EQUAL(ids_only(sharded), brute_force(m == 1));
+            if (strcmp(sharded, unsharded) != 0)
+                fprintf(stderr, "\n%s\nsharded:   %s\nunsharded: %s\n", metrics[m], sharded,
+                        unsharded);
+        }
+    }
+    request_limit = TOP_K;
+    unsetenv("DOCFLOW_PLUGIN_PATH");
+}
+
 /* How many matches each query got, ';'-separated. */
 static const char *match_counts(const char *all)
 {
@@ -761,6 +794,50 @@ static void test_flow_uses_after_null_keeps_jinas_merge_by_id(void)
         /* both shards' top 10, one after the other */
         CU_ASSERT_STRING_EQUAL(match_counts(merged), "20;20;20;20;20;20");
         CU_ASSERT_EQUAL(parts, 3);
+    }
+    unsetenv("DOCFLOW_PLUGIN_PATH");
+}
+
+static int has_route(const df_flow_response *r, const char *executor)
+{
+    for (size_t i = 0; i < r->n_routes; i++)
+        if (strcmp(r->routes[i].executor, executor) == 0) return 1;
+    return 0;
+}
+
+/* Depends on the runtime reading uses_after_implicit (flow_runtime.c):
+ * one shard's answer (polling ANY) does not go through the default
+ * reducer, an explicit uses_after follows every endpoint. */
+static void test_flow_default_reducer_runs_for_endpoints_polled_all_only(void)
+{
+    use_built_plugins();
+    const char *extras[] = {"    polling: {/index: ANY, /search: ALL}\n",
+                            "    polling: {/index: ANY, /search: ALL}\n"
+                            "    uses_after: " MERGER "}\n"};
+    for (int explicit = 0; explicit < 2; explicit ++) {
+        df_arena *a = df_arena_new(0);
+        df_flow_config *cfg;
+        df_flow *f = open_flow_yaml(a, &cfg, sharded_flow("dot", extras[explicit]));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        CU_ASSERT_EQUAL(cfg->nodes[0].uses_after_implicit, !explicit);
+        /* ties between shards go round-robin: both get documents */
+        df_flow_response *r;
+        for (int i = 0; i < 4; i++) {
+            const char *prefix = df_arena_printf(a, "d%d-", i);
+            r = flow_call(f, vectors_request("/index", prefix, doc_vectors + i * 4 * DIM, 4));
+            CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+            CU_ASSERT_EQUAL(r->status, DF_OK);
+            CU_ASSERT_EQUAL(has_route(r, "idx/uses_after"), explicit);
+            df_flow_response_free(r);
+        }
+        r = flow_call(f, vectors_request("/search", "q", query_vectors, 1));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        CU_ASSERT_EQUAL(r->status, DF_OK);
+        CU_ASSERT_EQUAL(has_route(r, "idx/uses_after"), 1);
+        df_flow_response_free(r);
+        df_flow_close(f, 0);
+        df_flow_config_free(cfg);
+        df_arena_free(a);
     }
     unsetenv("DOCFLOW_PLUGIN_PATH");
 }
@@ -811,6 +888,10 @@ void df_test_register(void)
     CU_add_test(s, "merger init errors", test_merger_init_errors);
     CU_add_test(s, "flow: sharded search with merger equals unsharded",
                 test_flow_sharded_search_with_merger_equals_unsharded);
+    CU_add_test(s, "flow: sharded search without uses_after equals unsharded",
+                test_flow_sharded_search_without_uses_after_equals_unsharded);
+    CU_add_test(s, "flow: the default reducer runs for endpoints polled ALL only",
+                test_flow_default_reducer_runs_for_endpoints_polled_all_only);
     CU_add_test(s, "flow: uses_after null keeps Jina's merge by id",
                 test_flow_uses_after_null_keeps_jinas_merge_by_id);
     CU_add_test(s, "flow: merger after a join of two branches",

@@ -69,8 +69,9 @@ typedef struct df_flow_node {
     df_value *polling;               /* map endpoint -> "ANY"/"ALL" (without '*'), never NULL */
     df_executor_config *uses_before; /* NULL when absent */
     df_executor_config *uses_after;  /* NULL: the runtime's merge by id alone (Jina's
-                                        reduce); also for `uses_after: null` and Jina's
-                                        `uses_after: BaseExecutor` */
+                                        reduce): `uses_after: null` or Jina's `BaseExecutor`,
+                                        or no shards polled ALL (else the default reducer,
+                                        see uses_after_implicit, unless not installed) */
     const char *uses_before_library; /* .so paths, as for `library` */
     const char *uses_after_library;
     const char *uses_before_from; /* as uses_from; NULL when absent */
@@ -86,10 +87,13 @@ typedef struct df_flow_node {
     int external;               /* external: true (host/port name a running executor) */
     const char *host;           /* external's host; NULL when absent */
     int port;                   /* external's port; 0 when absent */
-    int uses_after_implicit;    /* 1: uses_after is a default reducer the configuration
-                                   chose, not one the user wrote; the runtime runs it only
-                                   for endpoints polled ALL (an explicit uses_after runs
-                                   after the shards for every endpoint, as in Jina) */
+    int uses_after_implicit;    /* 1: uses_after is the default reducer the configuration
+                                   chose, not one the user wrote: MatchMerger with
+                                   `default_reducer: true`, for shards > 1 with some
+                                   endpoint polled ALL and no `uses_after:` key. The
+                                   runtime runs it only for endpoints polled ALL (an
+                                   explicit uses_after runs after the shards for every
+                                   endpoint, as in Jina) */
 } df_flow_node;
 
 typedef struct df_flow_config {
