@@ -7,7 +7,7 @@
  * indexes the rest through a real flow
  *
  *   ImageEncoder -> VectorIndexer (2 shards, /index ANY, /search ALL,
- *                   uses_after MatchMerger) -> Evaluator (/evaluate only)
+ *                   default reducer MatchMerger) -> Evaluator (/evaluate only)
  *
  * searches the queries, evaluates precision@k by label with the Evaluator,
  * prints the figures and writes hello-report.html (hello_report.c). With
@@ -374,9 +374,8 @@ static void flow_yaml(df_buf *b, const char *ws, int k, int dim, const size_t pe
                   "      with: {metric: cosine, limit: %d}\n"
                   "    shards: %d\n"
                   "    polling: {/index: ANY, /search: ALL, /status: ALL}\n"
-                  "    uses_after:            # merges the shards' top-k per query\n"
-                  "      jtype: MatchMerger\n"
-                  "      with: {limit: %d}\n"
+                  "    # shards polled ALL get MatchMerger, the default reducer: it merges\n"
+                  "    # the shards' top-%d per query by score (uses_after: null turns it off)\n"
                   "  - name: evaluator        # precision@k etc. by the label tag\n"
                   "    uses:\n"
                   "      jtype: Evaluator\n"
