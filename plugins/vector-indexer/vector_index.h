@@ -366,12 +366,19 @@ typedef struct vx_storage_stats {
     uint64_t compactions;        /* completed since open */
     uint64_t dropped_tail_bytes; /* torn tail dropped at open */
     int compacting;              /* a background compaction is running */
+    int direct;                  /* the log is written with O_DIRECT (else through page cache) */
 } vx_storage_stats;
+
+/* How the log is written: AUTO with O_DIRECT where the filesystem supports
+ * it (statx reports a direct-I/O alignment), through the page cache
+ * elsewhere; BUFFERED always through the page cache. */
+enum { VX_LOG_IO_AUTO = 0, VX_LOG_IO_BUFFERED = 1 };
 
 /* Opens the workspace `dir` (locks it), loads the snapshot and replays the
  * log into `store`. compact_bytes: segment size that seals a segment and
- * starts a background compaction (0: compact on close only). NULL on error. */
-vx_storage *vx_storage_open(const char *dir, vx_store *store, uint64_t compact_bytes,
+ * starts a background compaction (0: compact on close only). log_io: a
+ * VX_LOG_IO_*. NULL on error. */
+vx_storage *vx_storage_open(const char *dir, vx_store *store, uint64_t compact_bytes, int log_io,
                             const df_host *h, df_exec *ex, vx_error *err);
 /* Appends `len` bytes of log records and makes them durable. 0, or a df_rc
  * with err set (then nothing of the append is left in the log). */

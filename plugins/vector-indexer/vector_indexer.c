@@ -96,6 +96,19 @@ static int parse_kernel(const df_host *h, df_init *init, vx_kernel *out)
                         "with.kernel: unknown kernel '%s'; use one of auto, scan, blas", name);
 }
 
+static const char *const log_io_names[] = {"auto", "buffered"};
+
+static int parse_log_io(const df_host *h, df_init *init, int *out)
+{
+    const char *name;
+    int rc = h->with_string(init, "log_io", "auto", &name);
+    if (rc) return rc;
+    for (int k = 0; k < 2; k++)
+        if (strcmp(name, log_io_names[k]) == 0) return *out = k, DF_OK;
+    return h->init_fail(init, DF_E_INVALID_INPUT,
+                        "with.log_io: unknown mode '%s'; use one of auto, buffered", name);
+}
+
 /* An integer `with:` argument in [lo, hi]. */
 static int with_range(const df_host *h, df_init *init, const char *key, int64_t dflt, int64_t lo,
                       int64_t hi, int64_t *out)
@@ -123,6 +136,8 @@ static int indexer_init(const df_host *h, df_init *init, void **state_out)
                          &compact_bytes)))
         return rc;
     if ((rc = h->with_bool(init, "return_embeddings", 0, &return_embeddings))) return rc;
+    int log_io = VX_LOG_IO_AUTO;
+    if ((rc = parse_log_io(h, init, &log_io))) return rc;
 
     df_exec *ex = h->init_exec(init);
     const char *workspace = h->exec_workspace(ex);
@@ -140,15 +155,22 @@ static int indexer_init(const df_host *h, df_init *init, void **state_out)
                     .kernel = kernel};
     vx_store_init(&ix->store, metric, (size_t)dim);
     vx_error err = {0};
-    ix->storage = vx_storage_open(workspace, &ix->store, (uint64_t)compact_bytes, h, ex, &err);
+    ix->storage =
+        vx_storage_open(workspace, &ix->store, (uint64_t)compact_bytes, log_io, h, ex, &err);
     if (!ix->storage) {
         vx_store_free(&ix->store);
         h->free(ix);
         return h->init_fail(init, err.code, "%s", err.msg);
     }
     ix->store.prefault = vx_prefault_new(); /* after loading: that writes every page anyway */
-    h->log(ex, DF_LOG_INFO, "%s: %zu documents of dimension %zu, metric %s", workspace,
-           ix->store.rows, ix->store.dim, metric_names[metric]);
+    vx_storage_stats st;
+    vx_storage_stats_get(ix->storage, &st);
+    h->log(ex, DF_LOG_INFO, "%s: %zu documents of dimension %zu, metric %s, log written %s",
+           workspace, ix->store.rows, ix->store.dim, metric_names[metric],
+           st.direct ? "with O_DIRECT"
+           : log_io == VX_LOG_IO_BUFFERED
+               ? "through the page cache (with.log_io: buffered)"
+               : "through the page cache (the filesystem has no direct I/O)");
     *state_out = ix;
     return DF_OK;
 }
@@ -627,6 +649,7 @@ static int report_status(void *state, df_req *req)
     h->value_put_number(r, "log_segments", (double)st.segments);
     h->value_put_number(r, "compactions", (double)st.compactions);
     h->value_put_bool(r, "compacting", st.compacting);
+    h->value_put_string(r, "log_io", st.direct ? "direct" : "buffered");
     h->value_put_number(r, "threads", ix->threads ? ix->threads : openblas_get_num_threads());
     h->value_put_string(r, "blas_core", openblas_get_corename());
     return DF_OK;

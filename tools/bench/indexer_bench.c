@@ -103,6 +103,8 @@ typedef struct ib_size {
     double add_s, add_bytes;
     double disk_s, disk_bytes; /* the disk alone, interleaved with the adds */
     double uring_s;            /* the same bytes through io_uring, as the indexer writes */
+    double direct_s;           /* the same bytes with O_DIRECT, preallocated; < 0: not possible */
+    char log_io[16];           /* how the indexer writes its log (/status log_io) */
     double close_s;
     double read_gb_s[MAX_THREADS];
     ib_search ours[MAX_THREADS], faiss[MAX_THREADS];
@@ -436,6 +438,24 @@ static double uring_write(struct io_uring *ring, int fd, const char *buf, size_t
     return ok ? bench_now() - t0 : -1;
 }
 
+/* The same with O_DIRECT into preallocated space, as the indexer writes
+ * where the file system allows: `len` rounded up to the 4096-byte block
+ * from an aligned buffer, then fdatasync. The file grows by `step` bytes
+ * of fallocate at a time, outside the timing. */
+#define DIRECT_STEP ((off_t)16 << 20)
+static double direct_write(int fd, const char *buf, size_t len, off_t *off, off_t *alloc)
+{
+    size_t blocks = (len + 4095) / 4096 * 4096;
+    if (*off + (off_t)blocks > *alloc) {
+        if (fallocate(fd, 0, *alloc, DIRECT_STEP) != 0) return -1;
+        *alloc += DIRECT_STEP;
+    }
+    double t0 = bench_now();
+    if (pwrite(fd, buf, blocks, *off) != (ssize_t)blocks || fdatasync(fd) != 0) return -1;
+    *off += (off_t)len / 4096 * 4096; /* the partial last block is written again next time */
+    return bench_now() - t0;
+}
+
 /* /index in requests of cfg->batch; only the calls are timed. After each
  * request the same number of bytes goes to another file in the same
  * folder with write + fdatasync: the disk alone, measured interleaved so
@@ -444,11 +464,16 @@ static double uring_write(struct io_uring *ring, int fd, const char *buf, size_t
 static int bench_add(const ib_config *cfg, df_executor *ex, const char *ws, const float *x,
                      ib_size *out, df_error *err)
 {
-    char path[4200], upath[4200];
+    char path[4200], upath[4200], dpath[4200];
     snprintf(path, sizeof path, "%s/disk-probe", ws);
     snprintf(upath, sizeof upath, "%s/uring-probe", ws);
+    snprintf(dpath, sizeof dpath, "%s/direct-probe", ws);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int ufd = open(upath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int dfd = open(dpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+    off_t doff = 0, dalloc = 0;
+    char *dbuf = NULL;
+    out->direct_s = dfd >= 0 ? 0 : -1;
     struct io_uring ring;
     if (ufd >= 0 && io_uring_queue_init(4, &ring, 0) != 0) {
         close(ufd);
@@ -475,11 +500,25 @@ static int bench_add(const ib_config *cfg, df_executor *ex, const char *ws, cons
         }
         if ((size_t)bytes > cap) {
             free(buf);
+            free(dbuf);
             cap = (size_t)bytes;
             if ((buf = malloc(cap))) memset(buf, 1, cap);
+            if (posix_memalign((void **)&dbuf, 4096, cap + 4096) != 0)
+                dbuf = NULL;
+            else
+                memset(dbuf, 1, cap + 4096);
         }
         double s = buf ? disk_write(fd, buf, (size_t)bytes, &off) : -1;
         double u = buf && ufd >= 0 ? uring_write(&ring, ufd, buf, (size_t)bytes, &uoff) : -1;
+        if (dfd >= 0) {
+            double d = dbuf ? direct_write(dfd, dbuf, (size_t)bytes, &doff, &dalloc) : -1;
+            if (d >= 0 && s >= 0 && u >= 0) out->direct_s += d;
+            if (d < 0 || doff > ((off_t)1 << 30)) { /* tmpfs, or enough */
+                close(dfd);
+                dfd = -1;
+                if (d < 0) out->direct_s = -1;
+            }
+        }
         /* Freed only now: the request's memory, freed before the probes,
          * would become their page cache, already backed, while the
          * indexer's writes take pages nobody touched yet. */
@@ -495,6 +534,9 @@ static int bench_add(const ib_config *cfg, df_executor *ex, const char *ws, cons
         }
     }
     if (fd >= 0) close(fd);
+    if (dfd >= 0) close(dfd);
+    unlink(dpath);
+    free(dbuf);
     if (ufd >= 0) {
         close(ufd);
         io_uring_queue_exit(&ring);
@@ -682,7 +724,7 @@ static size_t count_differences(const int64_t *a, const int64_t *b, size_t n)
 
 /* The searches must not share the machine with a background compaction
  * the add started: wait until /status says none is running. */
-static void wait_for_compaction(df_executor *ex)
+static void wait_for_compaction(df_executor *ex, ib_size *out)
 {
     for (int tries = 0; tries < 6000; tries++) {
         df_arena *a = df_arena_new(0);
@@ -691,9 +733,11 @@ static void wait_for_compaction(df_executor *ex)
                      .endpoint = "/status",
                      .docs = df_docs_new(a),
                      .results = df_value_new_map(a)};
-        int busy = df_executor_call(ex, &c, &err) == DF_OK &&
-                   df_value_bool(
-                       df_value_get(df_value_get(c.results, df_executor_name(ex)), "compacting"));
+        int ok = df_executor_call(ex, &c, &err) == DF_OK;
+        const df_value *st = ok ? df_value_get(c.results, df_executor_name(ex)) : NULL;
+        int busy = ok && df_value_bool(df_value_get(st, "compacting"));
+        const char *io = ok ? df_value_string(df_value_get(st, "log_io"), NULL) : NULL;
+        snprintf(out->log_io, sizeof out->log_io, "%s", io && *io ? io : "buffered");
         df_arena_free(a);
         if (!busy) return;
         usleep(10000);
@@ -759,7 +803,7 @@ static int bench_size(const ib_config *cfg, ib_size *out, df_error *err)
     for (int t = 0; t < cfg->n_threads; t++) /* before the add: nothing else runs */
         out->read_gb_s[t] = read_bandwidth(x, out->n * dim, cfg->threads[t]);
     if ((rc = bench_add(cfg, ex, ws, x, out, err))) goto done;
-    wait_for_compaction(ex);
+    wait_for_compaction(ex, out);
 #ifdef BENCH_HAVE_FAISS
     bench_faiss *f = cfg->faiss ? bench_faiss_new(dim) : NULL;
     if (f) {
@@ -840,6 +884,15 @@ static void print_size(const ib_config *cfg, const ib_size *r, const char *ws_fs
     printf("        through io_uring (write -> fsync): %7.1f MB/s = %8.0f vectors/s; indexer %.2f "
            "of it\n",
            uring_rate / 1e6, uring_rate / per_vector, uring_rate > 0 ? add_rate / uring_rate : 0);
+    double direct_rate = r->direct_s > 0 ? r->disk_bytes / r->direct_s : 0;
+    if (direct_rate > 0)
+        printf("        O_DIRECT, preallocated + fdatasync: %6.1f MB/s = %8.0f vectors/s; indexer "
+               "%.2f of it\n",
+               direct_rate / 1e6, direct_rate / per_vector, add_rate / direct_rate);
+    else
+        printf("        O_DIRECT: not supported here\n");
+    printf("      the indexer's log is written %s\n",
+           strcmp(r->log_io, "direct") == 0 ? "with O_DIRECT" : "through the page cache");
     if (r->faiss_add_s > 0)
         printf("      FAISS add (memory only, no durability): %.0f vectors/s\n",
                (double)r->n / r->faiss_add_s);
@@ -881,9 +934,11 @@ static void print_json(const ib_config *cfg, const ib_size *rs, const char *core
     for (int i = 0; i < cfg->n_sizes; i++) {
         const ib_size *r = &rs[i];
         printf("%s{\"n\": %zu, \"add_vectors_per_s\": %.1f, \"disk_mb_per_s\": %.2f, "
-               "\"differ\": %zu, \"threads\": [",
+               "\"disk_direct_mb_per_s\": %.2f, \"log_io\": \"%s\", \"differ\": %zu, "
+               "\"threads\": [",
                i ? ", " : "", r->n, (double)r->n / r->add_s,
-               r->disk_s > 0 ? r->disk_bytes / r->disk_s / 1e6 : 0, r->differ);
+               r->disk_s > 0 ? r->disk_bytes / r->disk_s / 1e6 : 0,
+               r->direct_s > 0 ? r->disk_bytes / r->direct_s / 1e6 : 0, r->log_io, r->differ);
         for (int t = 0; t < cfg->n_threads; t++) {
             printf("%s{\"threads\": %d, \"read_gb_per_s\": %.2f, ", t ? ", " : "", cfg->threads[t],
                    r->read_gb_s[t]);
