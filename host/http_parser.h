@@ -5,9 +5,12 @@
  * Stateless: the connection keeps its received bytes and calls
  * df_http_parse() again when more arrive; the parser reports INCOMPLETE
  * until a whole request (headers and body) is there. Each call rescans the
- * header section (at most max_header_bytes) and, for a chunked body, the
- * chunk-size lines; a Content-Length body is never scanned, and a chunked
- * body is copied once, when its last chunk is there.
+ * header section (at most max_header_bytes); a Content-Length body is never
+ * scanned, and a chunked body is copied once, when its last chunk is there.
+ * Walking a chunked body's chunk-size lines again on every call would cost
+ * O(n^2) for a body of many tiny chunks, so a server keeps a
+ * df_http_progress per connection and calls df_http_parse_resume(), which
+ * continues the walk where the last call left it.
  *
  * Strict: conflicting or repeated Content-Length (identical duplicates
  * too), Content-Length together with Transfer-Encoding, a transfer coding
@@ -22,6 +25,7 @@
 #define DOCFLOW_HTTP_PARSER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "docflow/buf.h"
 
@@ -68,6 +72,31 @@ typedef enum df_http_result {
     DF_HTTP_ERROR = 2,      /* refuse with *status (400, 413, 431, 501, 505) */
 } df_http_result;
 
+/* How far the chunk walk of a chunked body got, kept by the caller between
+ * calls on one growing buffer so each call walks only the chunks that are
+ * new (see df_http_parse_resume). A zeroed struct is a reset one.
+ *
+ * The parser only trusts it for the buffer it was made from: it is ignored
+ * (and the walk starts over, correctly but slowly) when the buffer shrank or
+ * its header section moved or changed. It cannot see a body rewritten in
+ * place, so the caller resets it whenever it drops or replaces bytes. */
+typedef struct df_http_progress {
+    /* Private to the parser. */
+    size_t seen_len;    /* len of the last call; 0: nothing remembered */
+    size_t body_start;  /* offset of the body the walk belongs to */
+    uint64_t head_hash; /* of buf[0..body_start): same header section */
+    size_t next_chunk;  /* offset of the first chunk-size line not walked */
+    size_t walked_body; /* decoded bytes of the chunks before next_chunk */
+    /* For tests: bytes of chunked bodies looked at since the reset (chunk
+     * lines, CRLFs and trailers, each time they are scanned, and the data
+     * when copied out). Linear in the body when resuming works. */
+    uint64_t bytes_examined;
+} df_http_progress;
+
+/* Forgets everything: call it when the request it described is consumed
+ * (the buffer shifted) and when the connection is opened or reused. */
+void df_http_progress_reset(df_http_progress *progress);
+
 /* Parses one request from buf[0..len); empty lines before it are skipped
  * (and consumed).
  *
@@ -89,6 +118,19 @@ typedef enum df_http_result {
 df_http_result df_http_parse(const char *buf, size_t len, const df_http_limits *limits,
                              df_http_request *req, df_buf *scratch, size_t *consumed, int *status,
                              const char **reason);
+
+/* df_http_parse() for a buffer that grows between calls: the same results,
+ * refusals and limits, but a chunked body's chunk lines are walked once in
+ * all, not once per call, so a request costs time linear in its bytes
+ * however it is split. `progress` belongs to one connection (NULL: no
+ * resuming, which is df_http_parse); reset it (df_http_progress_reset)
+ * after consuming a request and before passing a different buffer. It is
+ * left as it is on DONE and ERROR (still valid for the same bytes). Not
+ * thread-safe for one `progress`. */
+df_http_result df_http_parse_resume(const char *buf, size_t len, const df_http_limits *limits,
+                                    df_http_progress *progress, df_http_request *req,
+                                    df_buf *scratch, size_t *consumed, int *status,
+                                    const char **reason);
 
 /* Case-insensitive (ASCII) lookup of the first header called `name`; NULL
  * when absent. *len (len may be NULL) gets the value's length, 0 if absent. */

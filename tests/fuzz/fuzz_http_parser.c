@@ -4,7 +4,12 @@
  * crash or read past `len`. What it parses must stay inside the input (or
  * the scratch buffer, for a chunked body), respect the limits, and parse the
  * same when it arrives in pieces: every shorter prefix of a request that is
- * DONE must be INCOMPLETE, never DONE or refused.
+ * DONE must be INCOMPLETE, never DONE or refused. And resuming
+ * (df_http_parse_resume with one df_http_progress, the input fed in pieces
+ * whose sizes the input picks) must answer every prefix exactly as the
+ * one-shot parse of that prefix does: result, status, reason, consumed,
+ * head and body. That mode also runs the input as the body of a chunked
+ * request, so that the fuzzer mutates chunk lines directly.
  *
  * The input is copied to a buffer of exactly its size, so AddressSanitizer
  * sees any read past the end. Each input runs under tight limits (to reach
@@ -97,6 +102,100 @@ static void run(const char *buf, size_t len, const df_http_limits *limits)
     }
 }
 
+/* One parse of an exact-size copy of buf[0..n), with its own request and
+ * scratch so that two can be compared; resuming when progress is given. */
+typedef struct fed {
+    char *copy;
+    df_http_request req;
+    df_buf scratch;
+    size_t consumed;
+    int status;
+    const char *reason;
+    df_http_result r;
+} fed;
+
+static void feed(fed *f, const char *buf, size_t n, const df_http_limits *limits,
+                 df_http_progress *progress)
+{
+    free(f->copy);
+    f->copy = malloc(n ? n : 1);
+    memcpy(f->copy, buf, n);
+    if (progress)
+        f->r = df_http_parse_resume(f->copy, n, limits, progress, &f->req, &f->scratch,
+                                    &f->consumed, &f->status, &f->reason);
+    else
+        f->r = df_http_parse(f->copy, n, limits, &f->req, &f->scratch, &f->consumed, &f->status,
+                             &f->reason);
+}
+
+static int same_span(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    if (!a || !b) return a == b;
+    return a_len == b_len && memcmp(a, b, a_len) == 0;
+}
+
+static void check_same(const fed *one, const fed *resumed)
+{
+    if (one->r != resumed->r || one->status != resumed->status ||
+        one->consumed != resumed->consumed)
+        abort();
+    if ((one->reason == NULL) != (resumed->reason == NULL) ||
+        (one->reason && strcmp(one->reason, resumed->reason) != 0))
+        abort();
+    const df_http_request *a = &one->req, *b = &resumed->req;
+    if ((a->method == NULL) != (b->method == NULL)) abort();
+    if (!a->method) return;
+    if (!same_span(a->method, a->method_len, b->method, b->method_len) ||
+        !same_span(a->path, a->path_len, b->path, b->path_len) ||
+        !same_span(a->query, a->query_len, b->query, b->query_len) ||
+        a->n_headers != b->n_headers || a->keep_alive != b->keep_alive ||
+        a->expect_continue != b->expect_continue ||
+        !same_span(a->body, a->body_len, b->body, b->body_len))
+        abort();
+}
+
+/* Feeds buf[0..len) in pieces of 1..32 bytes (sizes taken from the input;
+ * all of 1 byte with `byte_by_byte`), resuming with one progress; each
+ * prefix must parse as it does in one go. Stops at the first DONE or ERROR,
+ * as the gateway does. */
+static void run_in_pieces(const char *buf, size_t len, const df_http_limits *limits,
+                          int byte_by_byte)
+{
+    static fed one, resumed;
+    df_http_progress progress;
+    df_http_progress_reset(&progress);
+    size_t have = 0, k = 0;
+    while (have < len) {
+        size_t piece = byte_by_byte ? 1 : 1 + (unsigned char)buf[k++ % len] % 32;
+        have = have + piece < len ? have + piece : len;
+        feed(&one, buf, have, limits, NULL);
+        feed(&resumed, buf, have, limits, &progress);
+        check_same(&one, &resumed);
+        if (resumed.r != DF_HTTP_INCOMPLETE) break;
+    }
+}
+
+/* The input as the body of a chunked request; an input that holds a blank
+ * line gives what follows it, so that the seeds' chunked bodies seed this
+ * mode too. */
+static void run_as_chunked_body(const uint8_t *data, size_t size, const df_http_limits *limits)
+{
+    static const char head[] = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const uint8_t *blank = memmem(data, size, "\r\n\r\n", 4);
+    if (blank) {
+        size -= (size_t)(blank + 4 - data);
+        data = blank + 4;
+    }
+    size_t len = sizeof head - 1 + size;
+    char *buf = malloc(len);
+    memcpy(buf, head, sizeof head - 1);
+    if (size) memcpy(buf + sizeof head - 1, data, size);
+    /* Every cut point for short bodies: the head's bytes would otherwise
+     * pick the same few, out of the fuzzer's reach. */
+    run_in_pieces(buf, len, limits, size <= 512);
+    free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *buf = malloc(size ? size : 1);
@@ -105,6 +204,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const df_http_limits generous = {1 << 16, 1 << 20};
     run(buf, size, &tight);
     run(buf, size, &generous);
+    run_in_pieces(buf, size, &tight, 0);
+    run_in_pieces(buf, size, &generous, 0);
+    /* A body limit of a few chunks: over it after some were remembered. */
+    static const df_http_limits small_body = {96, 8};
+    run_as_chunked_body(data, size, &small_body);
+    run_as_chunked_body(data, size, &generous);
     free(buf);
     return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * test_http_parser.c -- the gateway's HTTP/1.1 request parser (framing,
- * refusals with their status, limits, keep-alive, arrival in pieces) and the
- * response writer's exact bytes.
+ * refusals with their status, limits, keep-alive, arrival in pieces,
+ * resuming a chunked body's walk) and the response writer's exact bytes.
  */
 #include <CUnit/CUnit.h>
 #include <stdio.h>
@@ -442,6 +442,218 @@ static void test_large_body_arriving_in_64k_pieces_is_parsed_without_rescanning_
     df_buf_free(&chunked);
 }
 
+/* ---- resuming (df_http_parse_resume) ---------------------------------------- */
+
+/* What one parse gave, copied out so that the next parse cannot change it. */
+typedef struct outcome {
+    df_http_result result;
+    int status;
+    const char *reason;
+    size_t consumed;
+    int head_seen; /* req.method set */
+    size_t n_headers;
+    int keep_alive;
+    df_buf body;
+} outcome;
+
+static df_http_result parse_resuming(const char *bytes, size_t len, const df_http_limits *lim,
+                                     df_http_progress *progress)
+{
+    free(input);
+    input = malloc(len ? len : 1); /* a new buffer each call: progress holds offsets */
+    memcpy(input, bytes, len);
+    return df_http_parse_resume(input, len, lim, progress, &req, &scratch, &consumed, &status,
+                                &reason);
+}
+
+static void take_outcome(df_http_result r, outcome *o)
+{
+    o->result = r;
+    o->status = status;
+    o->reason = reason;
+    o->consumed = consumed;
+    o->head_seen = req.method != NULL;
+    o->n_headers = req.method ? req.n_headers : 0;
+    o->keep_alive = req.method ? req.keep_alive : 0;
+    df_buf_reset(&o->body);
+    if (req.body) df_buf_append(&o->body, req.body, req.body_len);
+}
+
+static int same_outcome(const outcome *a, const outcome *b)
+{
+    return a->result == b->result && a->status == b->status &&
+           (a->reason == b->reason || (a->reason && b->reason && !strcmp(a->reason, b->reason))) &&
+           a->consumed == b->consumed && a->head_seen == b->head_seen &&
+           a->n_headers == b->n_headers && a->keep_alive == b->keep_alive &&
+           a->body.len == b->body.len &&
+           (a->body.len == 0 || memcmp(a->body.data, b->body.data, a->body.len) == 0);
+}
+
+/* The stateless parse of text[0..n) and a resuming one with `progress`
+ * agree; returns the result. */
+static df_http_result check_resumed_prefix(const char *text, size_t n, const df_http_limits *lim,
+                                           df_http_progress *progress, const char *how)
+{
+    static outcome want, got;
+    take_outcome(parse_bytes_with(text, n, lim), &want);
+    take_outcome(parse_resuming(text, n, lim, progress), &got);
+    int same = same_outcome(&want, &got);
+    CU_ASSERT(same);
+    if (!same)
+        printf("\n  %s, prefix %zu of %.40s...: stateless %d/%d (%s), resumed %d/%d (%s)\n", how, n,
+               text, (int)want.result, want.status, want.reason ? want.reason : "-",
+               (int)got.result, got.status, got.reason ? got.reason : "-");
+    if (n == strlen(text) || !same) {
+        df_buf_free(&want.body);
+        df_buf_free(&got.body);
+    }
+    return want.result;
+}
+
+typedef struct resume_case {
+    const char *text;
+    const df_http_limits *limits;
+    df_http_result want;
+    int want_status;
+} resume_case;
+
+static const df_http_limits tight_body = {8192, 10};
+static const df_http_limits tight_head = {128, 1 << 20};
+
+#define CHUNKED "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+static const resume_case resume_cases[] = {
+    {CHUNKED "5;name=value\r\nhello\r\nA\r\n, world!!!\r\n0\r\nX-Trailer: 1\r\n\r\n", &limits,
+     DF_HTTP_DONE, 0},
+    {CHUNKED "4 ; ext=\"q; v\"\r\nWiki\r\n00005;a;b=c\r\npedia\r\ne\r\n in\r\n\r\nchunks.\r\n"
+             "000;last\r\nExpires: never\r\n\r\n",
+     &limits, DF_HTTP_DONE, 0},
+    {CHUNKED "0\r\n\r\n", &limits, DF_HTTP_DONE, 0},
+    {CHUNKED "2\r\nxy\r\n1\r\nz\r\n0\r\n\r\nGET /next HTTP/1.1\r\n\r\n", &limits, DF_HTTP_DONE, 0},
+    {"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", &limits, DF_HTTP_DONE, 0},
+    {CHUNKED "3\r\nabc\r\n1\r\nd\r\n", &limits, DF_HTTP_INCOMPLETE, 0},
+    /* Refusals found after earlier chunks were walked (and remembered). */
+    {CHUNKED "3\r\nabc\r\n1\r\nd\r\nzz\r\n", &limits, DF_HTTP_ERROR, 400}, /* bad size */
+    {CHUNKED "3\r\nabc\r\n1\r\nd\r\n10000000000000000\r\n", &limits, DF_HTTP_ERROR, 400},
+    {CHUNKED "3\r\nabc\r\n5 x\r\nhello\r\n0\r\n\r\n", &limits, DF_HTTP_ERROR, 400},
+    {CHUNKED "3\r\nabc\r\n5;a\nhello\r\n0\r\n\r\n", &limits, DF_HTTP_ERROR, 400},
+    {CHUNKED "3\r\nabc\r\n5\r\nhelloXY0\r\n\r\n", &limits, DF_HTTP_ERROR, 400}, /* no CRLF */
+    {CHUNKED "3\r\nabc\r\n5\r\nhello\rX", &limits, DF_HTTP_ERROR, 400},
+    {CHUNKED "3\r\nabc\r\n0\r\nBad trailer\r\n\r\n", &limits, DF_HTTP_ERROR, 400},
+    {CHUNKED "6\r\nabcdef\r\n4\r\nghij\r\n0\r\n\r\n", &tight_body, DF_HTTP_DONE, 0},
+    {CHUNKED "6\r\nabcdef\r\n4\r\nghij\r\n1\r\nk\r\n0\r\n\r\n", &tight_body, DF_HTTP_ERROR, 413},
+    /* Trailers: 128 - 48 bytes of head leave 80; these are over. */
+    {CHUNKED "3\r\nabc\r\n0\r\nX-T: 0000000000000000000000000000000000000000000000000000000000"
+             "000000000000000000000000\r\n\r\n",
+     &tight_head, DF_HTTP_ERROR, 431},
+};
+#undef CHUNKED
+
+static void test_resumed_parse_gives_the_same_result_for_every_split(void)
+{
+    for (size_t c = 0; c < sizeof resume_cases / sizeof resume_cases[0]; c++) {
+        const resume_case *rc = &resume_cases[c];
+        size_t len = strlen(rc->text);
+        df_http_progress progress;
+        /* Two pieces, cut anywhere. */
+        for (size_t cut = 0; cut <= len; cut++) {
+            df_http_progress_reset(&progress);
+            check_resumed_prefix(rc->text, cut, rc->limits, &progress, "two pieces");
+            check_resumed_prefix(rc->text, len, rc->limits, &progress, "two pieces");
+        }
+        /* Byte by byte, one progress throughout. */
+        df_http_progress_reset(&progress);
+        df_http_result last = DF_HTTP_INCOMPLETE;
+        for (size_t n = 0; n <= len; n++)
+            last = check_resumed_prefix(rc->text, n, rc->limits, &progress, "byte by byte");
+        CU_ASSERT_EQUAL(last, rc->want);
+        CU_ASSERT_EQUAL(status, rc->want_status);
+        if (last != rc->want || status != rc->want_status)
+            printf("\n  case %zu: got %d/%d, want %d/%d\n", c, (int)last, status, (int)rc->want,
+                   rc->want_status);
+    }
+}
+
+/* The gateway's worst case: a body of one-byte chunks arriving in small
+ * reads. The walk must look at each chunk line about once (plus the partial
+ * line at the end of each read, and the copy once the body is whole): a
+ * walk from the body's start on every call would examine ~calls * body / 2
+ * bytes, here some 10^9. */
+static void test_many_tiny_chunks_in_small_reads_are_walked_once(void)
+{
+    const size_t chunks = 200000;
+    df_buf text = DF_BUF_INIT;
+    df_buf_append_str(&text, "POST /index HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    size_t body_start = text.len;
+    for (size_t i = 0; i < chunks; i++) {
+        char chunk[] = "1\r\n?\r\n";
+        chunk[3] = (char)('a' + i % 26);
+        df_buf_append(&text, chunk, 6);
+    }
+    df_buf_append_str(&text, "0\r\n\r\n");
+    size_t wire_body = text.len - body_start;
+
+    df_http_limits lim = {8192, 1 << 20};
+    df_http_progress progress;
+    df_http_progress_reset(&progress);
+    df_http_result r = DF_HTTP_INCOMPLETE;
+    size_t have = 0, calls = 0;
+    uint32_t rng = 12345;
+    while (r == DF_HTTP_INCOMPLETE && have < text.len) {
+        rng = rng * 1103515245u + 12345u;
+        size_t read = 1 + (rng >> 16) % 1024; /* 1..1024 bytes, cutting lines anywhere */
+        have = have + read < text.len ? have + read : text.len;
+        /* In place, as the gateway does (no copy: 2,000 copies of 1 MB
+         * would hide the parser's cost under ASan). */
+        r = df_http_parse_resume(text.data, have, &lim, &progress, &req, &scratch, &consumed,
+                                 &status, &reason);
+        calls++;
+    }
+    CU_ASSERT_EQUAL_FATAL(r, DF_HTTP_DONE);
+    CU_ASSERT_EQUAL(have, text.len);
+    CU_ASSERT_EQUAL(consumed, text.len);
+    CU_ASSERT_EQUAL_FATAL(req.body_len, chunks);
+    size_t wrong = 0;
+    for (size_t i = 0; i < chunks; i++)
+        wrong += req.body[i] != (char)('a' + i % 26);
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT(calls > 2000);
+    /* Each chunk: its line and CRLF when walked, all six bytes when copied;
+     * each call: at most one partial chunk (line and CRLF, 5 bytes) again. */
+    uint64_t bound = 2 * (uint64_t)wire_body + 8 * (uint64_t)calls;
+    CU_ASSERT(progress.bytes_examined >= wire_body); /* the counter counts */
+    CU_ASSERT(progress.bytes_examined <= bound);
+    if (progress.bytes_examined > bound)
+        printf("\n  %zu calls examined %llu bytes of a %zu-byte body (bound %llu)\n", calls,
+               (unsigned long long)progress.bytes_examined, wire_body, (unsigned long long)bound);
+    df_buf_free(&text);
+}
+
+/* The progress is only a hint: a caller that forgets a reset (or changes
+ * the limits) gets the stateless answer, never one from stale offsets. */
+static void test_progress_from_another_buffer_is_not_trusted(void)
+{
+    const char *a = "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "3\r\nabc\r\n4\r\ndefg\r\n5\r\nhijkl\r\n";
+    const char *b = "POST /bb HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n";
+    df_http_progress progress;
+    df_http_progress_reset(&progress);
+    CU_ASSERT_EQUAL(parse_resuming(a, strlen(a), &limits, &progress), DF_HTTP_INCOMPLETE);
+    CU_ASSERT(progress.next_chunk > progress.body_start); /* something to (mis)trust */
+    /* Another request: a different header section. */
+    CU_ASSERT_EQUAL(check_resumed_prefix(b, strlen(b), &limits, &progress, "other request"),
+                    DF_HTTP_DONE);
+    /* The same request, shorter than before (the buffer shifted). */
+    df_http_progress_reset(&progress);
+    CU_ASSERT_EQUAL(parse_resuming(a, strlen(a), &limits, &progress), DF_HTTP_INCOMPLETE);
+    check_resumed_prefix(a, strlen(a) - 10, &limits, &progress, "shorter buffer");
+    /* Limits lowered under a remembered walk: 12 bytes walked, 10 allowed. */
+    df_http_progress_reset(&progress);
+    CU_ASSERT_EQUAL(parse_resuming(a, strlen(a), &limits, &progress), DF_HTTP_INCOMPLETE);
+    CU_ASSERT_EQUAL(check_resumed_prefix(a, strlen(a), &tight_body, &progress, "lower limit"),
+                    DF_HTTP_ERROR);
+    CU_ASSERT_EQUAL(status, 413);
+}
+
 static void check_keep_alive(const char *text, int want)
 {
     CU_ASSERT_EQUAL_FATAL(parse(text), DF_HTTP_DONE);
@@ -597,6 +809,12 @@ void df_test_register(void)
                 test_chunked_body_over_the_limit_is_refused_from_the_running_total);
     CU_add_test(s, "100 MB in 64 KB pieces",
                 test_large_body_arriving_in_64k_pieces_is_parsed_without_rescanning_it);
+    CU_add_test(s, "resumed: same result for every split",
+                test_resumed_parse_gives_the_same_result_for_every_split);
+    CU_add_test(s, "resumed: 200,000 one-byte chunks walked once",
+                test_many_tiny_chunks_in_small_reads_are_walked_once);
+    CU_add_test(s, "resumed: stale progress not trusted",
+                test_progress_from_another_buffer_is_not_trusted);
     CU_add_test(s, "keep-alive rules", test_keep_alive_follows_the_version_and_connection_tokens);
     CU_add_test(s, "Expect: 100-continue",
                 test_expect_100_continue_is_visible_before_the_body_arrives);
