@@ -36,6 +36,9 @@ typedef struct gw_conn {
     int recv_armed, send_armed;
     int closing;
     int sent_continue;
+    /* How far the parser walked a chunked body in `in`; reset whenever
+     * `in` shifts (a request consumed) and on open and close. */
+    df_http_progress parse_progress;
 } gw_conn;
 
 /* A request posted to the flow: the flow callback's context, then its

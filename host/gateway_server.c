@@ -127,6 +127,7 @@ static void conn_close(gw *g, int idx)
     df_buf_free(&c->in);
     df_buf_free(&c->scratch);
     df_buf_free(&c->out);
+    df_http_progress_reset(&c->parse_progress);
     c->in_use = 0;
     c->gen++;
     g->free_idx[g->n_free++] = idx;
@@ -148,6 +149,7 @@ static void conn_open(gw *g, int fd)
     memset(c, 0, sizeof *c);
     c->gen = gen;
     c->fd = fd;
+    df_http_progress_reset(&c->parse_progress);
     c->in_use = 1;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -177,9 +179,10 @@ static void conn_process(gw *g, int idx)
     size_t consumed = 0;
     int status = 0;
     const char *reason = NULL;
-    df_http_result r = c->in.len ? df_http_parse(c->in.data, c->in.len, &g->limits, &req,
-                                                 &c->scratch, &consumed, &status, &reason)
-                                 : DF_HTTP_INCOMPLETE;
+    df_http_result r =
+        c->in.len ? df_http_parse_resume(c->in.data, c->in.len, &g->limits, &c->parse_progress,
+                                         &req, &c->scratch, &consumed, &status, &reason)
+                  : DF_HTTP_INCOMPLETE;
     if (r == DF_HTTP_INCOMPLETE) {
         if (g->draining && c->in.len == 0) {
             conn_close(g, idx);
@@ -231,6 +234,7 @@ static void on_sent_all(gw *g, int idx)
     memmove(c->in.data, c->in.data + c->consumed, c->in.len - c->consumed);
     c->in.len -= c->consumed;
     c->consumed = 0;
+    df_http_progress_reset(&c->parse_progress);
     conn_process(g, idx);
 }
 

@@ -791,6 +791,26 @@ def conn_chunked(port):
         c.close()
 
 
+def conn_tiny_chunks(port):
+    # 100,000 one-byte chunks: the parser must not walk them all again on
+    # each read (that was O(n^2): seconds of the gateway's only thread).
+    text = "t" * (100_000 - 60)
+    body = json.dumps({"data": [{"id": "tiny", "text": text}]}).encode()
+    head = b"POST /index HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    c = Conn(port)
+    try:
+        c.send(head + b"".join(b"1\r\n%c\r\n" % b for b in body) + b"0\r\n\r\n")
+        r = c.read_response()
+        docs = r.json()["data"] if r.status == 200 else []
+        check(f"{len(body):,} one-byte chunks: 200 and the document whole",
+              len(docs) == 1 and docs[0]["id"] == "tiny" and docs[0]["text"] == text, r)
+        c.send(request_bytes("GET", "/status"))
+        r = c.read_response()
+        check("one-byte chunks: the next request on the connection is served", r.status == 200, r)
+    finally:
+        c.close()
+
+
 def conn_continue(port):
     body = json.dumps({"data": [{"id": "cont", "text": "after continue"}]}).encode()
     c = Conn(port)
@@ -907,6 +927,7 @@ def cmd_conn(port):
     guarded("pipelining", conn_pipelined, port)
     guarded("concurrent connections", conn_concurrent, port)
     guarded("chunked bodies", conn_chunked, port)
+    guarded("one-byte chunks", conn_tiny_chunks, port)
     guarded("100-continue", conn_continue, port)
     guarded("HEAD", conn_head, port)
     guarded("Connection: close", conn_close_semantics, port)

@@ -10,8 +10,9 @@
 #
 #   main.yml     Jina's API (every endpoint, JSON shapes), /metrics, protobuf,
 #                no-CORS, keep-alive / pipelining / 50 connections / chunked /
-#                1,000 idle connections, strict parsing (400/413/431/501/505),
-#                bad input, executor failures; the port-in-use refusal
+#                100,000 one-byte chunks / 1,000 idle connections, strict
+#                parsing (400/413/431/501/505), bad input, executor failures;
+#                the port-in-use refusal
 #   cors.yml     CORS preflight and headers
 #   busy.yml     prefetch 1: 503 + Retry-After      wait.yml  prefetch_wait: 200s
 #   timeout.yml  timeout_send: 504, then served     dryfail.yml  /dry_run failing
