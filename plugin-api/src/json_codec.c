@@ -9,8 +9,9 @@
  * jansson decoder reached 58 MB/s and a jansson encoder 64 MB/s, against a
  * target of 150 MB/s; the time went into its tree, strtod and printf. Here
  * numbers take Clinger's fast path (exact double arithmetic) with a
- * correctly rounded strtod_l / strtof_l fallback, and are printed by a
- * shortest-round-trip formatter checked by parsing its own output back.
+ * correctly rounded strtod_l / strtof_l fallback. float32 values are
+ * printed as their shortest round-trip decimal by float_format.c; doubles
+ * by a shortest-round-trip search checked by parsing its output back.
  *
  * Not for: the request envelope ({"data": ..., "parameters": ...}), which
  * the gateway takes apart; not for JSON that is not documents or values.
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include "document_internal.h"
+#include "float_format.h"
 
 /* Limits that keep hostile input from exhausting the stack or the CPU. */
 #define JSON_MAX_DEPTH   256      /* nested objects and arrays */
@@ -255,10 +257,81 @@ static size_t copy_word(char *out, const char *word)
     return n;
 }
 
+/* "00" "01" ... "99": two digits per table look-up. */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+/* The number of decimal digits of v > 0: 1233 / 4096 ~ log10(2). */
+static inline int digit_count(uint64_t v)
+{
+    int n = (64 - __builtin_clzll(v)) * 1233 >> 12;
+    return n + (v >= pow10_u64[n]);
+}
+
+/* Writes the nd digits of v (nd = digit_count(v)) to out, two at a time
+ * from the right. */
+static inline void put_digits(char *out, uint64_t v, int nd)
+{
+    char *p = out + nd;
+    while (v >= 100) {
+        uint64_t q = v / 100;
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * (v - 100 * q), 2);
+        v = q;
+    }
+    if (v >= 10)
+        memcpy(p - 2, digit_pairs + 2 * v, 2);
+    else
+        p[-1] = (char)('0' + v);
+}
+
 /* Writes digits * 10^e (digits > 0) the way Python's repr does: plain
  * notation for exponents -4..15, else d.ddde+XX. Integral values get no
- * ".0". At most 25 characters. */
+ * ".0". At most 25 characters, but `out` needs 32 bytes: it may write a
+ * few bytes past the end it returns. The digits go straight to their
+ * place (this runs once per float of every embedding written). */
 static size_t fmt_decimal(char *out, int neg, uint64_t digits, int e)
+{
+    while (digits % 10 == 0)
+        digits /= 10, e++;
+    int nd = digit_count(digits);
+    int x = nd - 1 + e; /* exponent of the leading digit */
+    char *o = out;
+    if (neg) *o++ = '-';
+    if (x < -4 || x >= 16) {
+        put_digits(o + 1, digits, nd); /* d.ddd: then move d before the point */
+        o[0] = o[1];
+        o[1] = '.';
+        o += nd > 1 ? nd + 1 : 1;
+        *o++ = 'e';
+        *o++ = x < 0 ? '-' : '+';
+        int ax = x < 0 ? -x : x;
+        if (ax < 10) *o++ = '0';
+        o += fmt_u64(o, (uint64_t)ax);
+    } else if (e >= 0) {
+        put_digits(o, digits, nd);
+        o += nd;
+        memset(o, '0', (size_t)e);
+        o += e;
+    } else if (x >= 0) {
+        put_digits(o + 1, digits, nd); /* then move the integer part left */
+        for (int i = 0; i <= x; i++)
+            o[i] = o[i + 1];
+        o[x + 1] = '.';
+        o += nd + 1;
+    } else {
+        memcpy(o, "0.0000", 6); /* "0." and up to 3 zeros, -x - 1 of them */
+        put_digits(o + 1 - x, digits, nd);
+        o += 1 - x + nd;
+    }
+    return (size_t)(o - out);
+}
+
+/* fmt_decimal as it was before it wrote its digits in place: the reference
+ * its tests compare it with (with the float search below). */
+static size_t fmt_decimal_reference(char *out, int neg, uint64_t digits, int e)
 {
     while (digits && digits % 10 == 0)
         digits /= 10, e++;
@@ -373,8 +446,10 @@ static int shortest_digits(double ad, int prec, reads_back_fn back, uint64_t *di
 }
 
 /* A float32 as the shortest decimal that reads back as the same float
- * (9 significant digits at most); non-finite values as null. */
-static size_t fmt_float(char *out, float f)
+ * (9 significant digits at most); non-finite values as null. The digits
+ * come from float_format.c, or with `search` from the search that
+ * float_format.c replaced, kept as the reference its tests compare with. */
+static inline size_t fmt_float_with(char *out, float f, int search)
 {
     if (!isfinite(f)) return copy_word(out, "null");
     int neg = signbit(f) != 0;
@@ -387,8 +462,37 @@ static size_t fmt_float(char *out, float f)
     }
     uint64_t digits;
     int e;
+    if (!search) {
+        df_float_shortest(af, &digits, &e);
+        return fmt_decimal(out, neg, digits, e);
+    }
     if (!shortest_digits(af, 9, float_reads_back, &digits, &e)) printf_digits(af, 9, &digits, &e);
+    return fmt_decimal_reference(out, neg, digits, e);
+}
+
+static size_t fmt_float(char *out, float f)
+{
+    return fmt_float_with(out, f, 0);
+}
+
+size_t df_json_format_float(char *out, float f)
+{
+    return fmt_float_with(out, f, 0);
+}
+
+size_t df_json_format_float_reference(char *out, float f)
+{
+    return fmt_float_with(out, f, 1);
+}
+
+size_t df_json_format_decimal(char *out, int neg, uint64_t digits, int e)
+{
     return fmt_decimal(out, neg, digits, e);
+}
+
+size_t df_json_format_decimal_reference(char *out, int neg, uint64_t digits, int e)
+{
+    return fmt_decimal_reference(out, neg, digits, e);
 }
 
 /* A double as the shortest decimal that reads back exactly (17
