@@ -625,7 +625,112 @@ static void test_json_decoded_float32_matches_strtof_on_hard_cases(void)
     df_arena_free(a);
 }
 
+/* Float midpoints in the decoder's exact-double fast path (up to 16 digits,
+ * exponents within 22): exact ones from 2^17 to 2^43 (8388608.5,
+ * 16777217), which must round to even, and midpoints cut to 16 or 15
+ * digits, which the double division can round onto the midpoint itself:
+ * the fast path must hand exactly those to strtof. */
+static void test_json_decoded_float32_ties_in_the_fast_path_round_to_even(void)
+{
+    enum { ROUNDS = 20000, PER_ROUND = 5 };
+    char **texts = malloc(ROUNDS * PER_ROUND * sizeof *texts);
+    size_t n = 0;
+    df_buf json = DF_BUF_INIT;
+    df_buf_append_str(&json, "{\"embedding\":[");
+    for (int r = 0; r < ROUNDS; r++) {
+        int exact = r % 2 == 0;
+        uint32_t exp =
+            exact ? 127 + 17 + (uint32_t)(rng() % 27) : 127 - 20 + (uint32_t)(rng() % 70);
+        uint32_t bits = exp << 23 | (uint32_t)(rng() & 0x7fffff);
+        float f, g;
+        memcpy(&f, &bits, 4);
+        bits++;
+        memcpy(&g, &bits, 4);
+        double mid = ((double)f + (double)g) / 2;
+        char buf[64];
+        if (!exact) {
+            snprintf(buf, sizeof buf, "%.15e", mid);
+            add_number(&json, texts, &n, buf);
+            snprintf(buf, sizeof buf, "%.14e", mid);
+            add_number(&json, texts, &n, buf);
+            continue;
+        }
+        snprintf(buf, sizeof buf, "%.8f", mid); /* exact */
+        char *end = buf + strlen(buf) - 1;
+        while (*end == '0')
+            *end-- = '\0';
+        if (*end == '.') *end = '\0';
+        add_number(&json, texts, &n, buf);
+        /* and one unit above and below in its last digit */
+        size_t len = strlen(buf);
+        if (buf[len - 1] == '0' || buf[len - 1] == '9') continue;
+        for (int delta = -1; delta <= 1; delta += 2) {
+            char alt[64];
+            memcpy(alt, buf, len + 1);
+            alt[len - 1] = (char)(alt[len - 1] + delta);
+            add_number(&json, texts, &n, alt);
+        }
+    }
+    df_buf_append_str(&json, "]}");
+    df_arena *a = df_arena_new(0);
+    df_error err = DF_ERROR_INIT;
+    df_doc *d = df_json_decode_doc(a, json.data, json.len, NULL, &err);
+    if (!d) fprintf(stderr, "\n  %s\n", err.msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    size_t dim = 0;
+    float *got = df_doc_embedding_f32(d, &dim);
+    CU_ASSERT_EQUAL_FATAL(dim, n);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float want = strtof(texts[i], NULL);
+        if (memcmp(&want, &got[i], 4) != 0 && bad++ < 5)
+            fprintf(stderr, "\n  %s: strtof %.9g, decoded %.9g", texts[i], want, got[i]);
+        free(texts[i]);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    free(texts);
+    df_buf_free(&json);
+    df_arena_free(a);
+}
+
 /* Significant digits of a number token. */
+/* Fractions of every length with runs of leading zeros (the decoder reads
+ * fraction digits eight at a time while they fit): float32 as strtof and
+ * doubles as strtod read them. */
+static void test_json_long_and_zero_led_fractions_decode_exactly(void)
+{
+    df_arena *a = df_arena_new(0);
+    size_t bad = 0;
+    for (int i = 0; i < 20000; i++) {
+        char text[96];
+        int len = 0, zeros = (int)(rng() % 14), digits = 1 + (int)(rng() % 30);
+        if (rng() & 1) text[len++] = '-';
+        len += snprintf(text + len, 24, "%u.", (unsigned)(rng() % 3 ? 0 : rng() % 100000));
+        for (int k = 0; k < zeros; k++)
+            text[len++] = '0';
+        for (int k = 0; k < digits; k++)
+            text[len++] = (char)('0' + (rng() % 4 ? rng() % 10 : 0));
+        if (rng() % 3 == 0) len += snprintf(text + len, 8, "e%d", (int)(rng() % 40) - 20);
+        text[len] = '\0';
+
+        df_error err = DF_ERROR_INIT;
+        df_value *v = df_json_decode_value(a, text, (size_t)len, NULL, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+        double want_d = strtod(text, NULL), got_d = df_value_number(v);
+        char doc[160];
+        snprintf(doc, sizeof doc, "{\"embedding\":[%s]}", text);
+        df_doc *d = decode_doc(a, doc, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+        size_t dim = 0;
+        float want_f = strtof(text, NULL), *got_f = df_doc_embedding_f32(d, &dim);
+        if ((memcmp(&want_d, &got_d, 8) || memcmp(&want_f, got_f, 4)) && bad++ < 5)
+            fprintf(stderr, "\n  %s: strtod %.17g got %.17g, strtof %.9g got %.9g", text, want_d,
+                    got_d, want_f, *got_f);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    df_arena_free(a);
+}
+
 static int significant_digits(const char *s, size_t n)
 {
     int digits = 0, started = 0, zeros = 0;
@@ -1167,6 +1272,8 @@ void df_test_register(void)
         TEST(test_json_4096_dim_embedding_roundtrip),
         TEST(test_json_float32_roundtrip_is_exact_on_random_bit_patterns),
         TEST(test_json_decoded_float32_matches_strtof_on_hard_cases),
+        TEST(test_json_decoded_float32_ties_in_the_fast_path_round_to_even),
+        TEST(test_json_long_and_zero_led_fractions_decode_exactly),
         TEST(test_json_float32_is_written_with_the_fewest_digits),
         TEST(test_json_short_decimals_come_back_as_written),
         TEST(test_json_integral_numbers_have_no_fraction),
