@@ -24,7 +24,7 @@ unset DOCFLOW_REGISTRY DOCFLOW_PLUGIN_PATH DOCFLOW_HUB_PULL CMAKE_PREFIX_PATH SO
 # TODO(vector-indexer): append vector-indexer once its CMakeLists.txt builds
 # alone and its config.yml says library: lib/vector_indexer.so, as the other
 # folders do (check_vector_indexer is ready).
-PLUGINS=(echo text-case text-encoder sentencizer image-encoder match-merger evaluator)
+PLUGINS=(echo text-case text-encoder sentencizer image-encoder match-merger evaluator vector-indexer)
 
 # ---- an installed docflow, the only one the packages may see ----------------------------------
 PREFIX=$TMP/prefix
