@@ -133,6 +133,18 @@ static void run_begin(merge_run *r)
 }
 
 /* Runs the merger on the shard arrays added so far: docs = their reduce. */
+/* A /search call without docs_matrix: `docs` are the only source (one
+ * shard answered, or the merger runs on its own). */
+static int run_single_source(merge_run *r, df_executor *ex, df_docs *docs)
+{
+    r->call = (df_call){.arena = r->arena,
+                        .endpoint = "/search",
+                        .docs = docs,
+                        .parameters = r->params,
+                        .results = df_value_new_map(r->arena)};
+    return df_executor_call(ex, &r->call, &r->err);
+}
+
 static int run_merge(merge_run *r, df_executor *ex)
 {
     r->docs = df_docs_new(r->arena);
@@ -437,12 +449,7 @@ static void test_default_reducer_leaves_a_single_answer_alone(void)
      * out of order and with a duplicate, its answer is what it is */
     df_docs *docs = shard(r.arena, "euclidean", "a:3,b:1,a:0.5,c:2", "x:1");
     df_value_put_number(r.params, "limit", 1);
-    r.call = (df_call){.arena = r.arena,
-                       .endpoint = "/search",
-                       .docs = docs,
-                       .parameters = r.params,
-                       .results = df_value_new_map(r.arena)};
-    CU_ASSERT_EQUAL_FATAL(df_executor_call(ex, &r.call, &r.err), DF_OK);
+    CU_ASSERT_EQUAL_FATAL(run_single_source(&r, ex, docs), DF_OK);
     CU_ASSERT_STRING_EQUAL(matches_of(docs, 0, "euclidean"), "a:3,b:1,a:0.5,c:2");
     CU_ASSERT_STRING_EQUAL(matches_of(docs, 1, "euclidean"), "x:1");
     run_end(&r);
@@ -499,12 +506,7 @@ static void test_merger_alone_sorts_the_requests_own_matches(void)
     run_begin(&r);
     /* no docs_matrix: the request's documents are the only source */
     df_docs *docs = shard(r.arena, "euclidean", "a:3,b:1,a:0.5,c:2", "x:1");
-    r.call = (df_call){.arena = r.arena,
-                       .endpoint = "/search",
-                       .docs = docs,
-                       .parameters = r.params,
-                       .results = df_value_new_map(r.arena)};
-    CU_ASSERT_EQUAL_FATAL(df_executor_call(ex, &r.call, &r.err), DF_OK);
+    CU_ASSERT_EQUAL_FATAL(run_single_source(&r, ex, docs), DF_OK);
     CU_ASSERT_STRING_EQUAL(matches_of(docs, 0, "euclidean"), "a:0.5,b:1");
     CU_ASSERT_STRING_EQUAL(matches_of(docs, 1, "euclidean"), "x:1");
     run_end(&r);
