@@ -1005,17 +1005,22 @@ int df_flow_post(df_flow *f, df_flow_request *q, df_flow_done_fn done, void *ctx
                  df_error *err)
 {
     fl_req *r = req_new(f, q, err);
-    int rc = r ? admit(f, r, wait, err) : DF_E_INVALID_INPUT;
-    if (rc) {
-        if (r) req_free(r);
+    if (!r) {
         df_arena_free(q->arena);
-        return rc;
+        return DF_E_INVALID_INPUT;
     }
+    /* Complete before admit links it: from then on the watchdog may time
+     * it out and call `done`. */
     r->done = done;
     r->done_ctx = ctx;
     atomic_store(&r->pending, 1); /* held while the first nodes are being started */
     df_arena *lane = q->arena;
-    r->arenas[r->n_arenas++] = lane; /* no other thread knows the request yet */
+    r->arenas[r->n_arenas++] = lane;
+    int rc = admit(f, r, wait, err);
+    if (rc) {
+        req_free(r); /* frees the lane too */
+        return rc;
+    }
     df_docs *docs = q->docs ? q->docs : df_docs_new(lane);
     size_t n_starts = f->n_starts;
     size_t started = 0;

@@ -1296,6 +1296,44 @@ static void test_flow_timeout_fails_the_request_and_the_flow_keeps_serving(void)
     collector_free(&c);
 }
 
+/* Timeouts racing completions: deadlines so short that the watchdog fires
+ * while requests are being posted, queued or finished. Each request gets
+ * exactly one answer (done or timed out), and nothing is freed twice. */
+static void test_flow_timeouts_racing_completions_answer_once(void)
+{
+    test_flow t;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(open_flow(&t, "jtype: Flow\n"
+                                               "executors:\n"
+                                               "  - {name: a, uses: " PROBE "}}\n"
+                                               "  - {name: b, uses: " PROBE "}}\n"));
+    enum { ROUNDS = 6, N = MAX_RESPONSES };
+    for (int round = 0; round < ROUNDS; round++) {
+        collector c;
+        collector_init(&c);
+        for (int i = 0; i < N; i++) {
+            df_flow_request q =
+                request_of("/index", df_arena_printf(tmp_arena, "race%d-%d", round, i), 1);
+            q.timeout_ms = 0.001 * (i % 40); /* 0 (none) to 39 us */
+            post(t.flow, q, &c, 1);
+        }
+        CU_ASSERT_FATAL(wait_for(&c, N));
+        int ok = 0, timed_out = 0;
+        for (size_t i = 0; i < c.n; i++) {
+            ok += c.resps[i]->status == DF_OK;
+            timed_out += c.resps[i]->status == DF_E_TIMEOUT;
+        }
+        CU_ASSERT_EQUAL(ok + timed_out, N);
+        CU_ASSERT(ok >= N / 40); /* at least those without a timeout */
+        collector_free(&c);
+    }
+    /* a timed-out request may still be finishing its executor calls */
+    uint64_t limit = now_ms() + WAIT_LIMIT_MS;
+    while (df_flow_in_flight(t.flow) > 0 && now_ms() < limit)
+        sleep_ms(2);
+    CU_ASSERT_EQUAL(df_flow_in_flight(t.flow), 0);
+    close_flow(&t);
+}
+
 static void test_flow_timeout_names_the_executor_it_was_waiting_for(void)
 {
     test_flow t;
@@ -1683,6 +1721,8 @@ void df_test_register(void)
                 test_flow_timeout_fails_the_request_and_the_flow_keeps_serving);
     CU_add_test(s, "timeout names the executor it was waiting for",
                 test_flow_timeout_names_the_executor_it_was_waiting_for);
+    CU_add_test(s, "timeouts racing completions answer once",
+                test_flow_timeouts_racing_completions_answer_once);
     CU_add_test(s, "executor timeout_send applies", test_flow_executor_timeout_send_applies);
     CU_add_test(s, "executor timeout_send applies to batched calls",
                 test_flow_executor_timeout_send_applies_to_batched_calls);
