@@ -892,6 +892,7 @@ static void *watchdog_main(void *arg)
     pthread_mutex_lock(&f->mu);
     while (!f->watchdog_stop) {
         uint64_t now = now_ns(CLOCK_MONOTONIC), next = 0;
+        int rescan = 0;
         for (fl_req *r = f->inflight; r; r = r->next_inflight) {
             pthread_mutex_lock(&r->mu);
             uint64_t due = req_due_locked(r);
@@ -907,12 +908,14 @@ static void *watchdog_main(void *arg)
                     pthread_mutex_unlock(&f->mu);
                     done(ctx, &resp->pub);
                     pthread_mutex_lock(&f->mu);
-                    break; /* the list may have changed: rescan */
+                    rescan = 1; /* the list may have changed; others may be due */
+                    break;
                 }
             } else if (!next || due < next) {
                 next = due;
             }
         }
+        if (rescan) continue;
         if (next == 0) {
             pthread_cond_wait(&f->watch_cv, &f->mu);
         } else if (next > now_ns(CLOCK_MONOTONIC)) {

@@ -1296,6 +1296,30 @@ static void test_flow_timeout_fails_the_request_and_the_flow_keeps_serving(void)
     collector_free(&c);
 }
 
+/* Two requests due at the same moment, and no other traffic: the watchdog
+ * answers both at their deadline, not the second one only when something
+ * else wakes it. */
+static void test_flow_timeouts_due_together_are_all_answered(void)
+{
+    test_flow t;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(open_flow(&t, "%s", slow_flow));
+    collector c;
+    collector_init(&c);
+    uint64_t t0 = now_ms();
+    for (int i = 0; i < 3; i++) {
+        df_flow_request q = request_of("/index", df_arena_printf(tmp_arena, "stuck%d", i), 1);
+        set_params(&q, "{\"sleep_ms\": 700}");
+        post(t.flow, q, &c, 1);
+    }
+    CU_ASSERT_FATAL(wait_for(&c, 3));
+    uint64_t waited = now_ms() - t0;
+    CU_ASSERT(waited < 600); /* all three at ~150 ms, before the first sleep ended */
+    for (size_t i = 0; i < c.n; i++)
+        CU_ASSERT_EQUAL(c.resps[i]->status, DF_E_TIMEOUT);
+    close_flow(&t);
+    collector_free(&c);
+}
+
 /* Timeouts racing completions: deadlines so short that the watchdog fires
  * while requests are being posted, queued or finished. Each request gets
  * exactly one answer (done or timed out), and nothing is freed twice. */
@@ -1721,6 +1745,8 @@ void df_test_register(void)
                 test_flow_timeout_fails_the_request_and_the_flow_keeps_serving);
     CU_add_test(s, "timeout names the executor it was waiting for",
                 test_flow_timeout_names_the_executor_it_was_waiting_for);
+    CU_add_test(s, "timeouts due together are all answered",
+                test_flow_timeouts_due_together_are_all_answered);
     CU_add_test(s, "timeouts racing completions answer once",
                 test_flow_timeouts_racing_completions_answer_once);
     CU_add_test(s, "executor timeout_send applies", test_flow_executor_timeout_send_applies);
