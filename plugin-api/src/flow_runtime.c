@@ -68,6 +68,7 @@ struct fl_instance {
     int idle; /* the worker waits for work (under mu) */
     int stop;
     atomic_int outstanding; /* queued + running tasks */
+    uint64_t call_ns;       /* moving average of its calls' time (worker thread only) */
 };
 
 struct fl_node {
@@ -229,6 +230,8 @@ static void req_record(fl_req *r, const char *label, uint64_t t0, uint64_t t1, i
  * fast consumer woken at once would drain one task, sleep, and be woken
  * again, and on a small machine those switches cost more than the work. */
 #define FL_DEFER_MAX 16
+#define FL_DEFER_NS  20000 /* the longest a worker defers while it has tasks */
+#define FL_FAST_NS   5000  /* executors whose calls average under this defer */
 static _Thread_local struct {
     int depth;
     int n;
@@ -672,6 +675,14 @@ static const char *req_blamed_locked(const fl_req *r, uint64_t now)
     return oldest ? oldest->label : NULL;
 }
 
+/* The moving average (1/8 weight) of the instance's call time; a call that
+ * takes long counts at once, so one slow call ends the deferring. */
+static void note_call_time(fl_instance *in, uint64_t t0, uint64_t t1)
+{
+    uint64_t dt = t1 > t0 ? t1 - t0 : 0;
+    in->call_ns = dt >= FL_FAST_NS ? dt : in->call_ns - in->call_ns / 8 + dt / 8;
+}
+
 static void run_task(fl_instance *in, fl_task *t)
 {
     fl_req *r = t->req;
@@ -693,6 +704,7 @@ static void run_task(fl_instance *in, fl_task *t)
         uint64_t t0 = now_ns(CLOCK_REALTIME);
         int rc = df_executor_call(in->ex, &call, &err);
         uint64_t t1 = now_ns(CLOCK_REALTIME);
+        note_call_time(in, t0, t1);
         task_end(r, slot);
         if (!call.skipped || rc) req_record(r, in->label, t0, t1, rc, results, &err);
         docs = call.docs;
@@ -797,6 +809,7 @@ static void run_batch(fl_instance *in, fl_task *first, const df_value *policy)
     uint64_t t0 = now_ns(CLOCK_REALTIME);
     int rc = df_executor_call(in->ex, &call, &err);
     uint64_t t1 = now_ns(CLOCK_REALTIME);
+    note_call_time(in, t0, t1);
     for (size_t i = 0; i < n; i++)
         task_end(batch[i]->req, slots[i]);
     if (!rc && df_docs_len(call.docs) != df_docs_len(all))
@@ -821,14 +834,15 @@ static void run_batch(fl_instance *in, fl_task *first, const df_value *policy)
 }
 
 /* The next task; before waiting for one, wakes whoever this thread handed
- * work to. With tasks still queued, it also wakes them once the oldest
- * deferred wake is FL_DEFER_NS old, so slow tasks never hold the
- * downstream back by more than one task plus that. */
-#define FL_DEFER_NS 20000
+ * work to. With tasks still queued, it keeps deferring only while its
+ * executor is fast (calls under FL_FAST_NS on average) and the oldest
+ * deferred wake is under FL_DEFER_NS old: a slow executor wakes its
+ * downstream before each call, so requests pipeline through it. */
 static fl_task *dequeue(fl_instance *in)
 {
     pthread_mutex_lock(&in->mu);
-    if (fl_wakes.n && (!in->head || now_ns(CLOCK_MONOTONIC) - fl_wakes.since >= FL_DEFER_NS)) {
+    if (fl_wakes.n && (!in->head || in->call_ns >= FL_FAST_NS ||
+                       now_ns(CLOCK_MONOTONIC) - fl_wakes.since >= FL_DEFER_NS)) {
         pthread_mutex_unlock(&in->mu);
         wakes_flush();
         pthread_mutex_lock(&in->mu);

@@ -625,6 +625,19 @@ static void test_flow_requests_pipeline_through_executors(void)
     }
     /* while b works on request N, a works on N+1 */
     CU_ASSERT(overlapped);
+    /* and b starts on a request as soon as a is done with it, not after a's
+     * next call (a slow executor does not defer waking its downstream) */
+    for (int i = 0; i + 1 < N; i++) {
+        const df_flow_response *r = response_with_id(&c, df_arena_printf(tmp_arena, "pipe%d", i));
+        const df_flow_response *next =
+            response_with_id(&c, df_arena_printf(tmp_arena, "pipe%d", i + 1));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+        CU_ASSERT_EQUAL_FATAL(r->n_routes, 2);
+        CU_ASSERT_EQUAL_FATAL(next->n_routes, 2);
+        CU_ASSERT(r->routes[1].start_ns <
+                  next->routes[0].end_ns); /* b(i) began before a(i+1) ended */
+    }
     collector_free(&c);
     close_flow(&t);
 }
