@@ -352,8 +352,11 @@ typedef struct vx_compaction {
 /* 0, or a df_rc with c->err set (the old files are then left as they were). */
 int vx_compact(vx_compaction *c, vx_ring *ring);
 
+/* The bytes of a PUT record, and the record written at p (that many
+ * bytes: encoded in place, in the log's staging buffer). */
+size_t vx_log_put_size(size_t dim, const vx_record *rec);
+void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_record *rec);
 /* Appends one log record. */
-void vx_log_put(vx_buf *b, const float *vec, size_t dim, const vx_record *rec);
 void vx_log_delete(vx_buf *b, const char *id, size_t len);
 void vx_log_clear(vx_buf *b);
 
@@ -384,15 +387,24 @@ vx_storage *vx_storage_open(const char *dir, vx_store *store, uint64_t compact_b
  * with err set (then nothing of the append is left in the log). */
 int vx_storage_append(vx_storage *s, const void *records, size_t len, vx_error *err);
 /* The same in pieces, so the caller can work while the disk writes:
- * begin; write any number of pieces (each must stay valid and unchanged
- * until finish); finish. With `commit`, finish returns once every piece is
- * written and fdatasynced (0), or after taking them all back out of the
- * log (a df_rc with err set); without, it takes them back (the caller gave
- * up) and returns 0. A failed begin still needs its finish. */
+ * begin; append records with write (copied) or room + wrote (encoded in
+ * place); sync; finish. Each full staging buffer (STAGE_BYTES, storage.c)
+ * goes to the disk at once, the rest at the sync. With `commit`, finish returns once
+ * every byte is written and fdatasynced (0), or after taking them all
+ * back out of the log (a df_rc with err set); without, it takes them back
+ * (the caller gave up) and returns 0. A failed begin still needs its
+ * finish. */
 int vx_storage_begin(vx_storage *s, vx_error *err);
-void vx_storage_write(vx_storage *s, const void *piece, size_t len);
-/* Queues the fdatasync after the last piece (finish does it otherwise), so
- * the caller can go on working while the disk syncs. */
+void vx_storage_write(vx_storage *s, const void *records, size_t len);
+/* Room for the next `len` bytes of records: where the caller encodes them
+ * (in the staging buffer that is written to disk, when they fit in it),
+ * then calls vx_storage_wrote(len). NULL when out of memory (finish then
+ * fails the append). */
+void *vx_storage_room(vx_storage *s, size_t len);
+void vx_storage_wrote(vx_storage *s, size_t len);
+/* Queues the fdatasync after the last bytes (finish does it otherwise),
+ * so the caller can go on working while the disk syncs; it starts only
+ * once every write before it completed. */
 void vx_storage_sync(vx_storage *s);
 int vx_storage_finish(vx_storage *s, int commit, vx_error *err);
 void vx_storage_stats_get(vx_storage *s, vx_storage_stats *out);

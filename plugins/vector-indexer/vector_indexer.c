@@ -32,11 +32,9 @@ typedef struct indexer {
     vx_kernel kernel;
     vx_store store;
     vx_storage *storage;
-    vx_pool *pool;  /* search threads; they sleep between searches */
-    vx_buf log;     /* the log records of a /delete or /clear, reused */
-    vx_buf *pieces; /* the log records of a put, in pieces (put_documents), reused */
-    size_t n_pieces;
-    vx_buf body; /* one document's record body, reused */
+    vx_pool *pool; /* search threads; they sleep between searches */
+    vx_buf log;    /* the log records of a /delete or /clear, reused */
+    vx_buf body;   /* one document's record body, reused */
 } indexer;
 
 static const char *const metric_names[] = {"cosine", "euclidean", "dot"};
@@ -66,9 +64,6 @@ static void indexer_close(void *state)
     vx_prefault_free(ix->store.prefault);
     vx_buf_free(&ix->log);
     vx_buf_free(&ix->body);
-    for (size_t i = 0; i < ix->n_pieces; i++)
-        vx_buf_free(&ix->pieces[i]);
-    free(ix->pieces);
     ix->host->free(ix);
 }
 
@@ -292,43 +287,23 @@ static void put_count(indexer *ix, df_req *req, const char *key, size_t n)
  * /index and /update
  * ======================================================================== */
 
-/* The log records of a request are encoded into pieces of about this
- * size, each handed to the disk as soon as it is full: encoding the next
- * piece overlaps writing the last. */
-#define PIECE_BYTES ((size_t)256 << 10)
-
-/* The i-th piece buffer, emptied (kept across requests). */
-static vx_buf *piece_buffer(indexer *ix, size_t i)
-{
-    if (i == ix->n_pieces) {
-        vx_buf *p = realloc(ix->pieces, (i + 1) * sizeof *p);
-        if (!p) return NULL;
-        ix->pieces = p;
-        ix->pieces[ix->n_pieces++] = (vx_buf){0};
-    }
-    ix->pieces[i].len = 0;
-    return &ix->pieces[i];
-}
-
-/* Encodes the records and their log records, handing each full piece to
- * the disk. DF_OK, or DF_E_RESOURCE when out of memory. */
+/* Encodes the records and their log records, the log records straight
+ * into the log's staging buffers, which are what the disk writes (no
+ * copy in between). DF_OK, or DF_E_RESOURCE when out of memory. */
 static int encode_and_write(indexer *ix, df_docs *docs, const float **vecs, size_t dim,
                             vx_record **recs)
 {
     const df_host *h = ix->host;
-    size_t n = h->docs_len(docs), k = 0;
-    vx_buf *cur = piece_buffer(ix, k);
-    for (size_t i = 0; cur && i < n; i++) {
+    size_t n = h->docs_len(docs);
+    for (size_t i = 0; i < n; i++) {
         if (!vecs[i]) continue;
         if (!(recs[i] = make_record(ix, h->docs_get(docs, i)))) return DF_E_RESOURCE;
-        vx_log_put(cur, vecs[i], dim, recs[i]);
-        if (cur->oom) return DF_E_RESOURCE;
-        if (cur->len < PIECE_BYTES) continue;
-        vx_storage_write(ix->storage, cur->data, cur->len);
-        cur = piece_buffer(ix, ++k);
+        size_t size = vx_log_put_size(dim, recs[i]);
+        unsigned char *at = vx_storage_room(ix->storage, size);
+        if (!at) return DF_E_RESOURCE;
+        vx_log_put_at(at, vecs[i], dim, recs[i]);
+        vx_storage_wrote(ix->storage, size);
     }
-    if (!cur) return DF_E_RESOURCE;
-    vx_storage_write(ix->storage, cur->data, cur->len);
     return DF_OK;
 }
 

@@ -1204,6 +1204,43 @@ static void test_direct_log_torn_last_block(void)
     df_executor_close(ex);
 }
 
+/* One request whose log records fill more than one staging buffer (1 MB):
+ * the records are encoded in place, the one that straddles two buffers
+ * goes through the side buffer, the first buffer is written while the
+ * rest is encoded. A copy taken while open (every acknowledged append)
+ * reopens with all of it, direct and buffered. */
+static void large_append_spans_staging_buffers(const char *log_io)
+{
+    const char *ws = new_workspace();
+    enum { ROWS = 2600, DIM = 128 }; /* about 1.4 MB of log */
+    float *x = random_matrix(ROWS + 1, DIM);
+    options o = DEFAULTS;
+    o.log_io = log_io;
+    df_executor *ex = open_ok(ws, &o);
+    index_rows(ex, x, 0, ROWS, DIM, ROWS);
+    index_rows(ex, x + (size_t)ROWS * DIM, ROWS, 1, DIM, 1); /* after the big one's tail */
+    long logical = (long)status_num(ex, "log_bytes");
+    CU_ASSERT(logical > (1L << 20));
+    const char *copy = copy_workspace(ws);
+    df_executor_close(ex);
+
+    ex = open_ok(copy, &o);
+    CU_ASSERT_EQUAL(status_num(ex, "count"), ROWS + 1);
+    CU_ASSERT_EQUAL(status_num(ex, "log_bytes"), logical);
+    for (size_t i = 0; i <= ROWS; i += 433) {
+        char want[32];
+        snprintf(want, sizeof want, "d%zu", i);
+        CU_ASSERT_STRING_EQUAL(first_match(ex, x + i * DIM, DIM, NULL), want);
+    }
+    df_executor_close(ex);
+}
+
+static void test_large_append_spans_staging_buffers(void)
+{
+    large_append_spans_staging_buffers(NULL); /* O_DIRECT where /tmp allows it */
+    large_append_spans_staging_buffers("buffered");
+}
+
 /* tmpfs takes O_DIRECT but has no direct I/O (statx reports no
  * alignment): the log goes through the page cache, and says so. */
 static void test_log_falls_back_to_buffered_without_direct_io(void)
@@ -1281,6 +1318,7 @@ void df_test_register(void)
     CU_add_test(s, "failed write changes nothing", test_failed_write_changes_nothing);
     CU_add_test(s, "direct log keeps every small append", test_direct_log_keeps_every_small_append);
     CU_add_test(s, "direct log torn last block", test_direct_log_torn_last_block);
+    CU_add_test(s, "large append spans staging buffers", test_large_append_spans_staging_buffers);
     CU_add_test(s, "log falls back to buffered without direct io",
                 test_log_falls_back_to_buffered_without_direct_io);
 }
