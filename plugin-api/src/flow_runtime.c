@@ -496,7 +496,7 @@ static fl_response *take_response(fl_req *r)
     p->parameters = response_parameters(r);
     p->n_routes = r->n_routes;
     p->routes = r->routes;
-    for (size_t i = 0; i < r->n_routes; i++) /* labels live as long as the flow */
+    for (size_t i = 0; i < r->n_routes; i++) /* labels die with the flow; a response may not */
         p->routes[i].executor = df_arena_strdup(m, r->routes[i].executor);
     p->docs = r->final_docs;
     resp->arenas = r->arenas;
