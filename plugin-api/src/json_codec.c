@@ -1371,24 +1371,11 @@ static df_value *parse_list(decoder *dc)
     return list;
 }
 
-/* An object as a map. A repeated key keeps its first position and its last
- * value, as Python's json module does. */
-static df_value *parse_map(decoder *dc)
+/* The map of the keys and values pushed since `base`/`kbase`, popped off
+ * the stacks. A repeated key keeps its first position and its last value,
+ * as Python's json module does. */
+static df_value *finish_map(decoder *dc, size_t base, size_t kbase)
 {
-    size_t base = dc->n_vals, kbase = dc->n_keys;
-    jstr key;
-    int rc;
-    if (enter(dc)) return NULL;
-    while ((rc = obj_next(dc, &key)) == 1) {
-        size_t len;
-        const char *k = cstring_dup(dc, &key, "an object key", &len);
-        if (!k) return NULL;
-        push_key(dc, k, len);
-        df_value *item = parse_value(dc);
-        if (!item) return NULL;
-        push_value(dc, item);
-    }
-    if (rc < 0) return NULL;
     size_t n = dc->n_vals - base, *first;
     map_key *keys = n ? dc->keys + kbase : NULL; /* NULL until first used: no NULL + 0 */
     df_value **vals = n ? dc->vals + base : NULL;
@@ -1404,6 +1391,25 @@ static df_value *parse_map(decoder *dc)
     dc->n_vals = base;
     dc->n_keys = kbase;
     return map;
+}
+
+/* An object as a map (finish_map says how repeated keys go). */
+static df_value *parse_map(decoder *dc)
+{
+    size_t base = dc->n_vals, kbase = dc->n_keys;
+    jstr key;
+    int rc;
+    if (enter(dc)) return NULL;
+    while ((rc = obj_next(dc, &key)) == 1) {
+        size_t len;
+        const char *k = cstring_dup(dc, &key, "an object key", &len);
+        if (!k) return NULL;
+        push_key(dc, k, len);
+        df_value *item = parse_value(dc);
+        if (!item) return NULL;
+        push_value(dc, item);
+    }
+    return rc < 0 ? NULL : finish_map(dc, base, kbase);
 }
 
 static df_value *parse_value(decoder *dc)
@@ -2259,22 +2265,7 @@ static df_value *parse_envelope(decoder *dc, df_docs *docs, const char *docs_key
         if (!item) return NULL;
         push_value(dc, item);
     }
-    if (rc < 0) return NULL;
-    size_t n = dc->n_vals - base, *first;
-    map_key *keys = n ? dc->keys + kbase : NULL; /* NULL until first used: no NULL + 0 */
-    df_value **vals = n ? dc->vals + base : NULL;
-    if (find_duplicates(dc, keys, n, &first)) {
-        size_t kept = 0;
-        for (size_t i = 0; i < n; i++)
-            if (first[i] != i) vals[first[i]] = vals[i];
-        for (size_t i = 0; i < n; i++)
-            if (first[i] == i) keys[kept] = keys[i], vals[kept++] = vals[i];
-        n = kept;
-    }
-    df_value *map = new_container(dc, DF_VALUE_MAP, vals, keys, n);
-    dc->n_vals = base;
-    dc->n_keys = kbase;
-    return map;
+    return rc < 0 ? NULL : finish_map(dc, base, kbase);
 }
 
 int df_json_decode_envelope(df_docs *docs, df_value **members, const char *json, size_t len,

@@ -555,6 +555,32 @@ static void test_json_float32_roundtrip_is_exact_on_random_bit_patterns(void)
     df_arena_free(a);
 }
 
+/* Closes the embedding list in `json`, decodes it and checks every value
+ * against strtof of its text; frees the texts and the buffer. */
+static void expect_embedding_as_strtof(df_buf *json, char **texts, size_t n)
+{
+    df_buf_append_str(json, "]}");
+    df_arena *a = df_arena_new(0);
+    df_error err = DF_ERROR_INIT;
+    df_doc *d = df_json_decode_doc(a, json->data, json->len, NULL, &err);
+    if (!d) fprintf(stderr, "\n  %s\n", err.msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    size_t dim = 0;
+    float *got = df_doc_embedding_f32(d, &dim);
+    CU_ASSERT_EQUAL_FATAL(dim, n);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float want = strtof(texts[i], NULL);
+        if (memcmp(&want, &got[i], 4) != 0 && bad++ < 5)
+            fprintf(stderr, "\n  %s: strtof %.9g, decoded %.9g", texts[i], want, got[i]);
+        free(texts[i]);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    free(texts);
+    df_buf_free(json);
+    df_arena_free(a);
+}
+
 /* Appends a number to the list and remembers its text. */
 static void add_number(df_buf *json, char **texts, size_t *n, const char *text)
 {
@@ -603,26 +629,7 @@ static void test_json_decoded_float32_matches_strtof_on_hard_cases(void)
                  (int)(rng() % 85) - 55);
         if (isfinite(strtof(buf, NULL))) add_number(&json, texts, &n, buf);
     }
-    df_buf_append_str(&json, "]}");
-    df_arena *a = df_arena_new(0);
-    df_error err = DF_ERROR_INIT;
-    df_doc *d = df_json_decode_doc(a, json.data, json.len, NULL, &err);
-    if (!d) fprintf(stderr, "\n  %s\n", err.msg);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    size_t dim = 0;
-    float *got = df_doc_embedding_f32(d, &dim);
-    CU_ASSERT_EQUAL_FATAL(dim, n);
-    size_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        float want = strtof(texts[i], NULL);
-        if (memcmp(&want, &got[i], 4) != 0 && bad++ < 5)
-            fprintf(stderr, "\n  %s: strtof %.9g, decoded %.9g", texts[i], want, got[i]);
-        free(texts[i]);
-    }
-    CU_ASSERT_EQUAL(bad, 0);
-    free(texts);
-    df_buf_free(&json);
-    df_arena_free(a);
+    expect_embedding_as_strtof(&json, texts, n);
 }
 
 /* Float midpoints in the decoder's exact-double fast path (up to 16 digits,
@@ -671,26 +678,7 @@ static void test_json_decoded_float32_ties_in_the_fast_path_round_to_even(void)
             add_number(&json, texts, &n, alt);
         }
     }
-    df_buf_append_str(&json, "]}");
-    df_arena *a = df_arena_new(0);
-    df_error err = DF_ERROR_INIT;
-    df_doc *d = df_json_decode_doc(a, json.data, json.len, NULL, &err);
-    if (!d) fprintf(stderr, "\n  %s\n", err.msg);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    size_t dim = 0;
-    float *got = df_doc_embedding_f32(d, &dim);
-    CU_ASSERT_EQUAL_FATAL(dim, n);
-    size_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        float want = strtof(texts[i], NULL);
-        if (memcmp(&want, &got[i], 4) != 0 && bad++ < 5)
-            fprintf(stderr, "\n  %s: strtof %.9g, decoded %.9g", texts[i], want, got[i]);
-        free(texts[i]);
-    }
-    CU_ASSERT_EQUAL(bad, 0);
-    free(texts);
-    df_buf_free(&json);
-    df_arena_free(a);
+    expect_embedding_as_strtof(&json, texts, n);
 }
 
 /* Significant digits of a number token. */
