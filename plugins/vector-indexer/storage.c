@@ -875,12 +875,17 @@ static int rewrite_staged(vx_storage *s)
     return 0;
 }
 
+/* The rest of the append (direct: up to its last block, padded), in the
+ * last staging buffer since stage_flush sent every full one, goes out
+ * linked to the fdatasync. */
 void vx_storage_sync(vx_storage *s)
 {
     if (s->append_state != APPEND_OK || !s->append_len || s->sync_submitted) return;
-    stage_submit(s, stage_end(s)); /* the rest; direct: the last block, padded */
+    size_t from = s->stage_sent, end = stage_end(s);
+    s->stage_sent = end;
     s->sync_submitted = 1;
-    if (s->append_state == APPEND_OK && vx_ring_submit_sync(&s->ring, s->active_fd) < 0)
+    const unsigned char *p = end > from ? s->stage[from / STAGE_BYTES] + from % STAGE_BYTES : NULL;
+    if (vx_ring_submit_sync(&s->ring, s->active_fd, p, end - from, s->stage_base + from) < 0)
         s->append_state = APPEND_RESUBMIT;
 }
 

@@ -262,10 +262,11 @@ int vx_ring_read(vx_ring *r, int fd, void *buf, size_t len, uint64_t off);
 /* A full fsync (data and metadata; also for directories). */
 int vx_ring_fsync(vx_ring *r, int fd);
 /* Writes in flight: queue writes (buf must stay valid and unchanged until
- * vx_ring_wait_all), then an fdatasync that starts after all of them, then
+ * vx_ring_wait_all), then the last one (len may be 0) linked to an
+ * fdatasync, which waits for the earlier ones to complete first, then
  * wait for everything: 0, or the first failure (-EIO for a short write). */
 int vx_ring_submit_write(vx_ring *r, int fd, const void *buf, size_t len, uint64_t off);
-int vx_ring_submit_sync(vx_ring *r, int fd);
+int vx_ring_submit_sync(vx_ring *r, int fd, const void *buf, size_t len, uint64_t off);
 int vx_ring_wait_all(vx_ring *r);
 
 /* ========================================================================
