@@ -9,8 +9,9 @@
  * no later record touches are copied across in chunks, with its checksum
  * verified on the way so damage is never carried forward. The new
  * snapshot is written aside, fsynced, renamed over the old one and the
- * directory fsynced; only then are the merged segments deleted. A crash at
- * any point leaves either the old snapshot and all segments, or the new
+ * directory fsynced; only then are the merged segments deleted, or the
+ * newest few renamed to spares for the storage to reuse. A crash at any
+ * point leaves either the old snapshot and all segments, or the new
  * snapshot and segments it covers (deleted at the next open).
  */
 #include <errno.h>
@@ -145,7 +146,8 @@ static int read_segments(merge *g)
         if (rc < 0) return vx_fail(&c->err, DF_E_IO, "%s: %s", name, strerror(-rc));
         vx_log_entry e;
         for (size_t off = 0; off < size; off += e.size) {
-            if (!vx_log_parse(g->segs[i] + off, size - off, &e))
+            if (vx_log_parse(g->segs[i] + off, size - off, vx_log_tag(c->gens[i]), &e) !=
+                VX_PARSE_OK)
                 return vx_fail(&c->err, DF_E_IO, "%s: damaged record at byte %zu", name, off);
             if (e.type == VX_LOG_CLEAR) {
                 map_reset(&g->map);
@@ -319,7 +321,26 @@ static int write_snapshot(merge *g)
     return DF_OK;
 }
 
-/* The new snapshot replaces the old one; the merged segments go. */
+/* Keeps the merged segment `name` (of `gen`) as a spare when the job
+ * wants one more and it qualifies: 1 when it was renamed. Renamed or not
+ * after a crash, it is harmless: a leftover log-* is covered by the
+ * snapshot and deleted at the next open; a spare's records carry its old
+ * gen's tag, so they read as the end of the log once it is reused. */
+static int keep_spare(vx_compaction *c, const char *name, uint64_t gen)
+{
+    struct stat sb;
+    if (c->n_spared >= c->max_spares || c->n_spared >= VX_SPARES || gen < c->recycle_from ||
+        fstatat(c->dir_fd, name, &sb, 0) != 0 || (uint64_t)sb.st_size < c->min_spare_bytes)
+        return 0;
+    char spare[64];
+    snprintf(spare, sizeof spare, VX_SPARE_FMT, (unsigned long long)gen);
+    if (renameat(c->dir_fd, name, c->dir_fd, spare) != 0) return 0;
+    c->spared[c->n_spared++] = gen;
+    return 1;
+}
+
+/* The new snapshot replaces the old one; the merged segments go, the
+ * newest few to spares. */
 static int publish(merge *g)
 {
     vx_compaction *c = g->c;
@@ -327,10 +348,11 @@ static int publish(merge *g)
         return vx_fail(&c->err, DF_E_IO, "rename %s: %s", VX_SNAPSHOT_TMP, strerror(errno));
     int rc = vx_ring_fsync(g->ring, c->dir_fd);
     if (rc < 0) return vx_fail(&c->err, DF_E_IO, "fsync of the workspace: %s", strerror(-rc));
-    for (size_t i = 0; i < c->n_gens; i++) {
+    for (size_t i = c->n_gens; i-- > 0;) {
         char name[64];
         snprintf(name, sizeof name, VX_SEGMENT_FMT, (unsigned long long)c->gens[i]);
-        unlinkat(c->dir_fd, name, 0); /* a leftover is deleted at the next open */
+        if (!keep_spare(c, name, c->gens[i]))
+            unlinkat(c->dir_fd, name, 0); /* a leftover is deleted at the next open */
     }
     return DF_OK;
 }

@@ -28,6 +28,13 @@
  * segment is cut to its exact length (and synced) before the next one is
  * created, so older segments never end in zeros.
  *
+ * Written blocks are cheaper to write again than preallocated ones (no
+ * extent conversion, nothing but the data for the fdatasync), so a
+ * compaction keeps merged segment files as spares and a new direct
+ * segment takes one. Its previous records stay behind the new ones; each
+ * record carries its segment's tag, so they read as the end of the log
+ * (vx_log_parse: VX_PARSE_STALE), not as data and not as a torn tail.
+ *
  * The log records' and snapshot's layouts are in vector_index.h;
  * compaction.c writes snapshots.
  */
@@ -56,6 +63,12 @@ struct vx_storage {
     /* Sealed segments not yet in the snapshot, ascending by gen. */
     uint64_t *sealed, *sealed_bytes;
     size_t n_sealed, cap_sealed;
+    /* Compacted segment files kept to become new segments (gens they had),
+     * and the first gen this instance created (older ones may hold records
+     * without tags, so they are never recycled). */
+    uint64_t spares[VX_SPARES];
+    size_t n_spares;
+    uint64_t own_gen;
     /* The segment appends go to; created on the first append. */
     uint64_t active_gen;
     int active_fd;
@@ -92,11 +105,26 @@ struct vx_storage {
  * Log records
  * ======================================================================== */
 
-static size_t record_begin(vx_buf *b, int type)
+uint32_t vx_log_tag(uint64_t gen)
+{
+    return (uint32_t)((gen - 1) % VX_LOG_TAG_MAX) + 1;
+}
+
+/* Bytes 4..7 of a record's header: its type and its segment's tag. */
+static void put_type_tag(uint8_t head[4], int type, uint32_t tag)
+{
+    head[0] = (uint8_t)type;
+    head[1] = (uint8_t)tag;
+    head[2] = (uint8_t)(tag >> 8);
+    head[3] = (uint8_t)(tag >> 16);
+}
+
+static size_t record_begin(vx_buf *b, int type, uint32_t tag)
 {
     size_t at = b->len;
     uint32_t magic = VX_LOG_MAGIC;
-    uint8_t head[4] = {(uint8_t)type, 0, 0, 0};
+    uint8_t head[4];
+    put_type_tag(head, type, tag);
     vx_buf_put(b, &magic, 4);
     vx_buf_put(b, head, 4);
     vx_buf_put_u32(b, 0); /* payload length, patched by record_end */
@@ -126,11 +154,13 @@ static unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
     return p + n;
 }
 
-void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_record *rec)
+void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_record *rec,
+                   uint32_t tag)
 {
     uint32_t len = (uint32_t)(vx_log_put_size(dim, rec) - VX_LOG_HEADER);
     uint32_t magic = VX_LOG_MAGIC, d = (uint32_t)dim;
-    uint8_t type[4] = {VX_LOG_PUT, 0, 0, 0};
+    uint8_t type[4];
+    put_type_tag(type, VX_LOG_PUT, tag);
     unsigned char *at = put_bytes(p, &magic, 4);
     at = put_bytes(at, type, 4);
     at = put_bytes(at, &len, 4) + 4; /* the crc, below */
@@ -144,29 +174,39 @@ void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_reco
     memcpy(p + 12, &crc, 4);
 }
 
-void vx_log_delete(vx_buf *b, const char *id, size_t len)
+void vx_log_delete(vx_buf *b, const char *id, size_t len, uint32_t tag)
 {
-    size_t at = record_begin(b, VX_LOG_DELETE);
+    size_t at = record_begin(b, VX_LOG_DELETE, tag);
     vx_buf_put_u32(b, (uint32_t)len);
     vx_buf_put(b, id, len);
     record_end(b, at);
 }
 
-void vx_log_clear(vx_buf *b)
+void vx_log_clear(vx_buf *b, uint32_t tag)
 {
-    record_end(b, record_begin(b, VX_LOG_CLEAR));
+    record_end(b, record_begin(b, VX_LOG_CLEAR, tag));
 }
 
-int vx_log_parse(const unsigned char *p, size_t avail, vx_log_entry *e)
+static uint32_t header_tag(const unsigned char *p)
+{
+    return (uint32_t)p[5] | (uint32_t)p[6] << 8 | (uint32_t)p[7] << 16;
+}
+
+int vx_log_parse(const unsigned char *p, size_t avail, uint32_t tag, vx_log_entry *e)
 {
     uint32_t magic, len, crc;
-    if (avail < VX_LOG_HEADER) return 0;
+    if (avail < VX_LOG_HEADER) return VX_PARSE_BAD;
     memcpy(&magic, p, 4);
     memcpy(&len, p + 8, 4);
     memcpy(&crc, p + 12, 4);
-    if (magic != VX_LOG_MAGIC || len > VX_LOG_MAX_PAYLOAD || len > avail - VX_LOG_HEADER) return 0;
-    if (vx_crc32c(vx_crc32c(0, p + 4, 8), p + VX_LOG_HEADER, len) != crc) return 0;
+    if (magic != VX_LOG_MAGIC || len > VX_LOG_MAX_PAYLOAD || len > avail - VX_LOG_HEADER)
+        return VX_PARSE_BAD;
+    if (vx_crc32c(vx_crc32c(0, p + 4, 8), p + VX_LOG_HEADER, len) != crc) return VX_PARSE_BAD;
+    /* Tag 0: written before records carried one; such segments are never
+     * recycled, so no stale record has it. */
+    uint32_t own = header_tag(p);
     *e = (vx_log_entry){.type = p[4], .size = VX_LOG_HEADER + (size_t)len};
+    if (own && own != tag) return VX_PARSE_STALE;
     vx_reader r = {p + VX_LOG_HEADER, p + VX_LOG_HEADER + len, 0};
     switch (e->type) {
     case VX_LOG_PUT:
@@ -184,9 +224,9 @@ int vx_log_parse(const unsigned char *p, size_t avail, vx_log_entry *e)
     case VX_LOG_CLEAR:
         break;
     default:
-        return 0;
+        return VX_PARSE_BAD;
     }
-    return !r.bad && r.p == r.end;
+    return !r.bad && r.p == r.end ? VX_PARSE_OK : VX_PARSE_BAD;
 }
 
 int vx_snapshot_check(const vx_snapshot_header *h, uint64_t file_size, char *why, size_t cap)
@@ -346,13 +386,15 @@ static int cmp_gen(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* log-<16 hex>.dfl -> its gen; 0 for any other name (gens start at 1). */
-static uint64_t segment_gen(const char *name)
+/* <prefix><16 hex>.dfl -> its gen; 0 for any other name (gens start at 1). */
+static uint64_t file_gen(const char *name, const char *prefix)
 {
-    if (strlen(name) != 24 || strncmp(name, "log-", 4) != 0 || strcmp(name + 20, ".dfl") != 0)
+    size_t p = strlen(prefix);
+    if (strlen(name) != p + 20 || strncmp(name, prefix, p) != 0 ||
+        strcmp(name + p + 16, ".dfl") != 0)
         return 0;
     uint64_t gen = 0;
-    for (int i = 4; i < 20; i++) {
+    for (size_t i = p; i < p + 16; i++) {
         char c = name[i];
         int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
         if (v < 0) return 0;
@@ -366,8 +408,9 @@ static void segment_name(char *out, size_t cap, uint64_t gen)
     snprintf(out, cap, VX_SEGMENT_FMT, (unsigned long long)gen);
 }
 
-/* The segment gens in the workspace, ascending (malloc; *n set). */
-static int list_segments(vx_storage *s, uint64_t **out, size_t *n, vx_error *err)
+/* The gens of the files named <prefix><gen>.dfl in the workspace,
+ * ascending (malloc; *n set). */
+static int list_gens(vx_storage *s, const char *prefix, uint64_t **out, size_t *n, vx_error *err)
 {
     int fd = dup(s->dir_fd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -381,7 +424,7 @@ static int list_segments(vx_storage *s, uint64_t **out, size_t *n, vx_error *err
     *n = 0;
     struct dirent *e;
     while (gens && (e = readdir(d))) {
-        uint64_t gen = segment_gen(e->d_name);
+        uint64_t gen = file_gen(e->d_name, prefix);
         if (!gen) continue;
         if (*n == cap) {
             uint64_t *g = realloc(gens, 2 * cap * sizeof *gens);
@@ -442,6 +485,38 @@ static int drop_tail(vx_storage *s, int fd, const char *where, uint64_t keep, ui
     return DF_OK;
 }
 
+/* What follows the last valid record of a segment with `tag` (len bytes
+ * at p): 0 for a clean end, else how far a write the process did not
+ * finish reaches (for the warning). Clean: zeros (the preallocation, the
+ * padding of the last block) or, in a recycled file, its old gen's
+ * records with none of ours among them. Ours: a record of ours begins
+ * there, cut short, or one lies further on (a later block of the same
+ * write landed); anything else that is not zero is damage too. */
+static size_t torn_bytes(const unsigned char *p, size_t len, uint32_t tag)
+{
+    const uint32_t magic = VX_LOG_MAGIC;
+    size_t torn = 0;
+    int stale = 0;
+    if (len >= VX_LOG_HEADER && header_tag(p) == tag) {
+        uint32_t m, n;
+        memcpy(&m, p, 4);
+        memcpy(&n, p + 8, 4);
+        if (m == magic) torn = n < len - VX_LOG_HEADER ? VX_LOG_HEADER + (size_t)n : len;
+    }
+    for (const unsigned char *q = p; (q = memmem(q, (size_t)(p + len - q), &magic, 4)); q++) {
+        vx_log_entry e;
+        int got = vx_log_parse(q, (size_t)(p + len - q), tag, &e);
+        if (got == VX_PARSE_BAD) continue;
+        if (got == VX_PARSE_OK) torn = (size_t)(q - p) + e.size;
+        stale |= got == VX_PARSE_STALE;
+        q += e.size - 1;
+    }
+    if (torn || stale) return torn;
+    while (len > 0 && p[len - 1] == 0) /* past the last byte that is not zero */
+        len--;
+    return len;
+}
+
 /* Replays one segment into the store. A record that fails its checks ends
  * the replay: in the newest segment it is a torn tail and is dropped; in
  * an older one it is damage, and opening fails rather than silently lose
@@ -466,14 +541,13 @@ static int replay_segment(vx_storage *s, vx_store *st, uint64_t gen, int newest,
     else if (size && (rc = vx_ring_read(&s->ring, fd, buf, size, 0)) < 0)
         rc = vx_fail(err, DF_E_IO, "%s: %s", where, strerror(-rc));
     vx_log_entry e;
-    while (rc == DF_OK && off < size && vx_log_parse(buf + off, size - off, &e)) {
+    while (rc == DF_OK && off < size &&
+           vx_log_parse(buf + off, size - off, vx_log_tag(gen), &e) == VX_PARSE_OK) {
         rc = apply_entry(st, &e, where, off, err);
         off += e.size;
     }
     if (rc == DF_OK && off < size) {
-        uint64_t end = size; /* past the last byte that is not zero */
-        while (end > off && buf[end - 1] == 0)
-            end--;
+        uint64_t end = off + torn_bytes(buf + off, size - off, vx_log_tag(gen));
         if (newest)
             rc = drop_tail(s, fd, where, off, end, err);
         else
@@ -492,6 +566,26 @@ static int replay_segment(vx_storage *s, vx_store *st, uint64_t gen, int newest,
 static void start_compaction(vx_storage *s);
 static size_t direct_alignment(int fd);
 
+/* The spares a compaction left, newest kept; more than VX_SPARES (a
+ * smaller limit before) are deleted. */
+static int load_spares(vx_storage *s, vx_error *err)
+{
+    uint64_t *gens = NULL;
+    size_t n = 0;
+    int rc = list_gens(s, "spare-", &gens, &n, err);
+    for (size_t i = 0; rc == DF_OK && i < n; i++) {
+        if (i + VX_SPARES >= n) {
+            s->spares[s->n_spares++] = gens[i];
+            continue;
+        }
+        char name[64];
+        snprintf(name, sizeof name, VX_SPARE_FMT, (unsigned long long)gens[i]);
+        unlinkat(s->dir_fd, name, 0);
+    }
+    free(gens);
+    return rc;
+}
+
 static int load(vx_storage *s, vx_store *st, vx_error *err)
 {
     if (unlinkat(s->dir_fd, VX_SNAPSHOT_TMP, 0) != 0 && errno != ENOENT)
@@ -500,7 +594,7 @@ static int load(vx_storage *s, vx_store *st, vx_error *err)
     if (rc) return rc;
     uint64_t *gens = NULL;
     size_t n = 0;
-    if ((rc = list_segments(s, &gens, &n, err))) return rc;
+    if ((rc = list_gens(s, "log-", &gens, &n, err))) return rc;
     uint64_t newest = s->snapshot_gen;
     uint64_t log_bytes = 0;
     for (size_t i = 0; i < n && rc == DF_OK; i++) {
@@ -515,7 +609,8 @@ static int load(vx_storage *s, vx_store *st, vx_error *err)
         if (rc == DF_OK) log_bytes += s->sealed_bytes[s->n_sealed - 1];
     }
     free(gens);
-    s->active_gen = newest + 1;
+    s->active_gen = s->own_gen = newest + 1;
+    if (rc == DF_OK) rc = load_spares(s, err);
     if (rc == DF_OK && s->compact_bytes && log_bytes >= s->compact_bytes) start_compaction(s);
     return rc;
 }
@@ -633,11 +728,41 @@ static void choose_direct(vx_storage *s)
     s->direct = 1;
 }
 
+/* A spare renamed to `name` and opened, or -1 when none is left (or the
+ * log is not written direct: only direct writes gain from written blocks,
+ * buffered ones would read them first). alloc_end is set to its size. */
+static int reuse_spare(vx_storage *s, const char *name)
+{
+    while (s->n_spares > 0 && s->log_io == VX_LOG_IO_AUTO && s->direct) {
+        uint64_t old = s->spares[--s->n_spares];
+        char spare[64];
+        snprintf(spare, sizeof spare, VX_SPARE_FMT, (unsigned long long)old);
+        /* same tag: its records would read as the new gen's */
+        if (vx_log_tag(old) == vx_log_tag(s->active_gen) ||
+            renameat(s->dir_fd, spare, s->dir_fd, name) != 0) {
+            unlinkat(s->dir_fd, spare, 0);
+            continue;
+        }
+        int fd = openat(s->dir_fd, name, O_WRONLY | O_CLOEXEC);
+        struct stat sb;
+        if (fd >= 0 && fstat(fd, &sb) == 0) {
+            s->alloc_end = (uint64_t)sb.st_size;
+            return fd;
+        }
+        if (fd >= 0) close(fd);
+        unlinkat(s->dir_fd, name, 0);
+    }
+    return -1;
+}
+
 static int open_active(vx_storage *s, vx_error *err)
 {
     char name[64];
     segment_name(name, sizeof name, s->active_gen);
-    s->active_fd = openat(s->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    s->alloc_end = 0;
+    s->active_fd = reuse_spare(s, name);
+    if (s->active_fd < 0)
+        s->active_fd = openat(s->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (s->active_fd < 0) return vx_fail(err, DF_E_IO, "%s/%s: %s", s->dir, name, strerror(errno));
     /* The new name must be durable before the first record in it is. */
     int rc = vx_ring_fsync(&s->ring, s->dir_fd);
@@ -648,7 +773,6 @@ static int open_active(vx_storage *s, vx_error *err)
         return vx_fail(err, DF_E_IO, "%s: fsync: %s", s->dir, strerror(-rc));
     }
     s->active_len = 0;
-    s->alloc_end = 0;
     choose_direct(s);
     return DF_OK;
 }
@@ -935,6 +1059,11 @@ undo:
     return commit ? err->code : DF_OK;
 }
 
+uint32_t vx_storage_tag(const vx_storage *s)
+{
+    return vx_log_tag(s->active_gen);
+}
+
 int vx_storage_append(vx_storage *s, const void *records, size_t len, vx_error *err)
 {
     if (vx_storage_begin(s, err) == DF_OK) vx_storage_write(s, records, len);
@@ -977,6 +1106,8 @@ static void finish_compaction(vx_storage *s)
         memmove(s->sealed_bytes, s->sealed_bytes + n, (s->n_sealed - n) * sizeof *s->sealed_bytes);
         s->n_sealed -= n;
         s->compactions++;
+        for (size_t i = 0; i < s->job.n_spared && s->n_spares < VX_SPARES; i++)
+            s->spares[s->n_spares++] = s->job.spared[i];
     }
     free(s->job_gens);
     s->job_gens = NULL;
@@ -1013,17 +1144,30 @@ static int log_is_due(const vx_storage *s)
     return sealed > 0 && (!s->has_snapshot || 2 * sealed >= s->snapshot_bytes);
 }
 
-static void start_compaction(vx_storage *s)
+/* A compaction of every sealed segment (job_gens: malloc). It keeps
+ * merged segments as spares up to VX_SPARES when the log is written
+ * direct, those at least half a segment long (one sealed at close is
+ * often much shorter, not worth keeping). -1 when out of memory. */
+static int prepare_job(vx_storage *s)
 {
-    vx_storage_poll(s);
-    if (s->running || !log_is_due(s)) return;
     s->job_gens = malloc(s->n_sealed * sizeof *s->job_gens);
-    if (!s->job_gens) return;
+    if (!s->job_gens) return -1;
     memcpy(s->job_gens, s->sealed, s->n_sealed * sizeof *s->job_gens);
+    int recycle = s->log_io == VX_LOG_IO_AUTO && s->direct && s->compact_bytes;
     s->job = (vx_compaction){.dir_fd = s->dir_fd,
                              .has_snapshot = s->has_snapshot,
                              .gens = s->job_gens,
-                             .n_gens = s->n_sealed};
+                             .n_gens = s->n_sealed,
+                             .recycle_from = s->own_gen,
+                             .min_spare_bytes = s->compact_bytes / 2,
+                             .max_spares = recycle ? VX_SPARES - s->n_spares : 0};
+    return 0;
+}
+
+static void start_compaction(vx_storage *s)
+{
+    vx_storage_poll(s);
+    if (s->running || !log_is_due(s) || prepare_job(s)) return;
     s->finished = 0;
     if (pthread_create(&s->thread, NULL, compactor_main, s) != 0) {
         free(s->job_gens);
@@ -1047,7 +1191,8 @@ void vx_storage_stats_get(vx_storage *s, vx_storage_stats *out)
                               .compactions = s->compactions,
                               .dropped_tail_bytes = s->dropped_tail,
                               .compacting = s->running,
-                              .direct = s->direct};
+                              .direct = s->direct,
+                              .spares = s->n_spares};
     for (size_t i = 0; i < s->n_sealed; i++)
         out->log_bytes += s->sealed_bytes[i];
 }
@@ -1064,14 +1209,7 @@ static void compact_now(vx_storage *s)
     uint64_t log_bytes = 0;
     for (size_t i = 0; i < s->n_sealed; i++)
         log_bytes += s->sealed_bytes[i];
-    if (!worth_compacting(s, log_bytes)) return;
-    s->job_gens = malloc(s->n_sealed * sizeof *s->job_gens);
-    if (!s->job_gens) return;
-    memcpy(s->job_gens, s->sealed, s->n_sealed * sizeof *s->job_gens);
-    s->job = (vx_compaction){.dir_fd = s->dir_fd,
-                             .has_snapshot = s->has_snapshot,
-                             .gens = s->job_gens,
-                             .n_gens = s->n_sealed};
+    if (!worth_compacting(s, log_bytes) || prepare_job(s)) return;
     vx_compact(&s->job, &s->ring);
     finish_compaction(s);
 }

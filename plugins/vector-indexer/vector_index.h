@@ -285,15 +285,23 @@ int vx_ring_wait_all(vx_ring *r);
 
 enum { VX_LOG_PUT = 1, VX_LOG_DELETE = 2, VX_LOG_CLEAR = 3 };
 
-/* A log record: a 16-byte header { u32 magic "DFVL"; u8 type; u8 pad[3];
+/* A log record: a 16-byte header { u32 magic "DFVL"; u8 type; u24 tag;
  * u32 payload length; u32 crc32c of the header's bytes 4..11 and the
  * payload } and the payload:
  *   PUT     u32 dim, f32[dim], u32 id length, id, u32 body length, body
  *   DELETE  u32 id length, id
- *   CLEAR   nothing */
+ *   CLEAR   nothing
+ * The tag is vx_log_tag() of the segment's gen: a segment file is
+ * recycled (a compacted one renamed for the next gen, so direct writes go
+ * over written blocks), and its old records, still whole after the new
+ * ones, carry the tag of their own gen. */
 #define VX_LOG_MAGIC       0x4C564644u
 #define VX_LOG_HEADER      16
 #define VX_LOG_MAX_PAYLOAD ((uint32_t)1 << 30)
+#define VX_LOG_TAG_MAX     0xFFFFFFu
+
+/* A gen's tag, 1..VX_LOG_TAG_MAX (0 marks records from before tags). */
+uint32_t vx_log_tag(uint64_t gen);
 
 typedef struct vx_log_entry {
     int type;
@@ -306,12 +314,18 @@ typedef struct vx_log_entry {
     size_t size; /* header + payload */
 } vx_log_entry;
 
-/* Parses the record at p (avail bytes left): 1, or 0 when no whole valid
- * record starts there (a torn tail, or corruption). */
-int vx_log_parse(const unsigned char *p, size_t avail, vx_log_entry *out);
+/* Parses the record at p (avail bytes left) of a segment with `tag`:
+ * VX_PARSE_OK; VX_PARSE_BAD when no whole valid record starts there (a
+ * torn tail, or corruption); VX_PARSE_STALE for a whole record of the
+ * file's previous gen (the end of a recycled segment's records). */
+enum { VX_PARSE_BAD = 0, VX_PARSE_OK = 1, VX_PARSE_STALE = 2 };
+int vx_log_parse(const unsigned char *p, size_t avail, uint32_t tag, vx_log_entry *out);
 
-/* Segment file names: log-<16 hex digits of gen>.dfl. */
+/* Segment file names: log-<16 hex digits of gen>.dfl; a compacted segment
+ * kept for reuse: spare-<its old gen>.dfl, at most VX_SPARES of them. */
 #define VX_SEGMENT_FMT  "log-%016llx.dfl"
+#define VX_SPARE_FMT    "spare-%016llx.dfl"
+#define VX_SPARES       4
 #define VX_SNAPSHOT     "index.dfv"
 #define VX_SNAPSHOT_TMP "index.dfv.tmp"
 
@@ -345,6 +359,12 @@ typedef struct vx_compaction {
     int has_snapshot;
     const uint64_t *gens; /* ascending */
     size_t n_gens;
+    /* Up to max_spares merged segments of at least min_spare_bytes, with a
+     * gen from recycle_from on (written with tags), are renamed to spares
+     * instead of deleted; their gens come back in spared. */
+    uint64_t recycle_from, min_spare_bytes;
+    size_t max_spares, n_spared;
+    uint64_t spared[VX_SPARES];
     uint64_t snapshot_bytes; /* out: the new snapshot's size */
     uint64_t rows;           /* out: its rows */
     vx_error err;
@@ -356,10 +376,11 @@ int vx_compact(vx_compaction *c, vx_ring *ring);
 /* The bytes of a PUT record, and the record written at p (that many
  * bytes: encoded in place, in the log's staging buffer). */
 size_t vx_log_put_size(size_t dim, const vx_record *rec);
-void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_record *rec);
+void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_record *rec,
+                   uint32_t tag);
 /* Appends one log record. */
-void vx_log_delete(vx_buf *b, const char *id, size_t len);
-void vx_log_clear(vx_buf *b);
+void vx_log_delete(vx_buf *b, const char *id, size_t len, uint32_t tag);
+void vx_log_clear(vx_buf *b, uint32_t tag);
 
 typedef struct vx_storage vx_storage;
 
@@ -371,6 +392,7 @@ typedef struct vx_storage_stats {
     uint64_t dropped_tail_bytes; /* torn tail dropped at open */
     int compacting;              /* a background compaction is running */
     int direct;                  /* the log is written with O_DIRECT (else through page cache) */
+    size_t spares;               /* compacted segment files kept for reuse */
 } vx_storage_stats;
 
 /* How the log is written: AUTO with O_DIRECT where the filesystem supports
@@ -384,6 +406,9 @@ enum { VX_LOG_IO_AUTO = 0, VX_LOG_IO_BUFFERED = 1 };
  * VX_LOG_IO_*. NULL on error. */
 vx_storage *vx_storage_open(const char *dir, vx_store *store, uint64_t compact_bytes, int log_io,
                             const df_host *h, df_exec *ex, vx_error *err);
+/* The tag the records of the next append carry (vx_log_tag of the
+ * segment it goes to). */
+uint32_t vx_storage_tag(const vx_storage *s);
 /* Appends `len` bytes of log records and makes them durable. 0, or a df_rc
  * with err set (then nothing of the append is left in the log). */
 int vx_storage_append(vx_storage *s, const void *records, size_t len, vx_error *err);

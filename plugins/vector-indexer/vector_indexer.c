@@ -295,13 +295,14 @@ static int encode_and_write(indexer *ix, df_docs *docs, const float **vecs, size
 {
     const df_host *h = ix->host;
     size_t n = h->docs_len(docs);
+    uint32_t tag = vx_storage_tag(ix->storage);
     for (size_t i = 0; i < n; i++) {
         if (!vecs[i]) continue;
         if (!(recs[i] = make_record(ix, h->docs_get(docs, i)))) return DF_E_RESOURCE;
         size_t size = vx_log_put_size(dim, recs[i]);
         unsigned char *at = vx_storage_room(ix->storage, size);
         if (!at) return DF_E_RESOURCE;
-        vx_log_put_at(at, vecs[i], dim, recs[i]);
+        vx_log_put_at(at, vecs[i], dim, recs[i], tag);
         vx_storage_wrote(ix->storage, size);
     }
     return DF_OK;
@@ -459,9 +460,10 @@ static int delete_docs(void *state, df_req *req)
     if ((rc = collect_ids(ix, req, &ids, &n))) return rc;
     ix->log.len = 0;
     df_value *missing = h->value_new_list(req);
+    uint32_t tag = vx_storage_tag(ix->storage);
     for (size_t i = 0; i < n; i++) {
         if (vx_store_find(&ix->store, ids[i], strlen(ids[i])) >= 0)
-            vx_log_delete(&ix->log, ids[i], strlen(ids[i]));
+            vx_log_delete(&ix->log, ids[i], strlen(ids[i]), tag);
         else
             h->value_put_string(missing, NULL, ids[i]);
     }
@@ -480,7 +482,7 @@ static int clear_index(void *state, df_req *req)
     size_t had = ix->store.rows;
     int rc;
     ix->log.len = 0;
-    vx_log_clear(&ix->log);
+    vx_log_clear(&ix->log, vx_storage_tag(ix->storage));
     if (had && (rc = append_log(ix, req))) return rc;
     vx_store_clear(&ix->store);
     put_count(ix, req, "cleared", had);
@@ -622,6 +624,8 @@ static int report_status(void *state, df_req *req)
     h->value_put_number(r, "snapshot_bytes", (double)st.snapshot_bytes);
     h->value_put_number(r, "log_bytes", (double)st.log_bytes);
     h->value_put_number(r, "log_segments", (double)st.segments);
+    h->value_put_number(r, "spare_segments", (double)st.spares);
+    h->value_put_number(r, "dropped_tail_bytes", (double)st.dropped_tail_bytes);
     h->value_put_number(r, "compactions", (double)st.compactions);
     h->value_put_bool(r, "compacting", st.compacting);
     h->value_put_string(r, "log_io", st.direct ? "direct" : "buffered");

@@ -1204,6 +1204,243 @@ static void test_direct_log_torn_last_block(void)
     df_executor_close(ex);
 }
 
+/* ---- recycled segments ---------------------------------------------------- */
+
+/* Every record 256 bytes (dim 55, 8-byte ids), so old and new records
+ * start at the same offsets, and 16 of them fill a block. */
+enum { RC_DIM = 55, RC_OLD = 4000, RC_NEW = 1000, RC_FIRST_OLD = 2000000, RC_FIRST_NEW = 1000000 };
+
+static void wait_idle(df_executor *ex)
+{
+    for (int tries = 0; tries < 1000 && status_bool(ex, "compacting"); tries++)
+        usleep(5000);
+}
+
+/* Bytes of the PUT log record of d<row> (no fields besides the vector). */
+static long put_record_bytes(size_t row)
+{
+    char id[32];
+    return 16 + 4 + 4 * RC_DIM + 4 + snprintf(id, sizeof id, "d%zu", row) + 4;
+}
+
+/* A number printed by a shell command (-1 when none). */
+static long shell_number(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    long x = -1;
+    if (p) {
+        if (fscanf(p, "%ld", &x) != 1) x = -1;
+        pclose(p);
+    }
+    return x;
+}
+
+static long newest_log_inode(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "stat -c %%i $(ls %s/log-* | tail -1) 2>/dev/null", dir);
+    return shell_number(cmd);
+}
+
+/* The inodes of dir's spare-* files (at most 8); their number. */
+static size_t spare_inodes(const char *dir, long *ino)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "stat -c %%i %s/spare-* 2>/dev/null", dir);
+    FILE *p = popen(cmd, "r");
+    size_t n = 0;
+    while (p && n < 8 && fscanf(p, "%ld", &ino[n]) == 1)
+        n++;
+    if (p) pclose(p);
+    return n;
+}
+
+/* Bytes that are not zero after the first `from` of the newest segment. */
+static long newest_log_nonzero_after(const char *dir, long from)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "tail -c +%ld $(ls %s/log-* | tail -1) | tr -d '\\000' | wc -c",
+             from + 1, dir);
+    return shell_number(cmd);
+}
+
+/* Whether the request indexing new rows n..n+9 opened a segment in a
+ * spare's file. */
+static int index_new_into_spare(df_executor *ex, const char *dir, const float *y, size_t n)
+{
+    long ino[8];
+    wait_idle(ex); /* no compaction renames files meanwhile */
+    size_t k = spare_inodes(dir, ino);
+    index_rows(ex, y + n * RC_DIM, RC_FIRST_NEW + n, 10, RC_DIM, 10);
+    long now = newest_log_inode(dir);
+    for (size_t i = 0; i < k; i++)
+        if (ino[i] == now) return 1;
+    return 0;
+}
+
+static options reuse_options(void)
+{
+    options o = DEFAULTS;
+    o.compact_bytes = 32768; /* a segment every 128 records */
+    return o;
+}
+
+/* Old documents d2000000.. indexed until compactions kept spare segment
+ * files, then new ones d1000000.. ten per request until a request opens
+ * its segment in a spare's file, then 3 requests more. Returns the open
+ * instance; *n_old, *n_new: how many of each; *active_bytes: the log
+ * bytes in the reused segment (the newest). */
+static df_executor *fill_reused_segment(const char *ws, const float *x, size_t *n_old,
+                                        size_t *n_new, long *active_bytes)
+{
+    options o = reuse_options();
+    df_executor *ex = open_ok(ws, &o);
+    const char *dir = index_dir(ws);
+    size_t done = 0;
+    for (; done < RC_OLD && status_num(ex, "spare_segments") < 1; done += 200) {
+        index_rows(ex, x + done * RC_DIM, RC_FIRST_OLD + done, 200, RC_DIM, 50);
+        wait_idle(ex);
+    }
+    CU_ASSERT_FATAL(status_num(ex, "spare_segments") >= 1);
+    CU_ASSERT_EQUAL(count_files(dir, "spare-"), status_num(ex, "spare_segments"));
+    const float *y = x + (size_t)RC_OLD * RC_DIM;
+    size_t n = 0, reused_at = RC_NEW;
+    for (; n < RC_NEW && (reused_at == RC_NEW || n < reused_at + 40); n += 10)
+        if (index_new_into_spare(ex, dir, y, n) && reused_at == RC_NEW) reused_at = n;
+    CU_ASSERT_FATAL(reused_at < RC_NEW);
+    *n_old = done;
+    *n_new = n;
+    *active_bytes = 0;
+    for (size_t i = reused_at; i < n; i++)
+        *active_bytes += put_record_bytes(RC_FIRST_NEW + i);
+    /* the old records are still there after the new ones */
+    CU_ASSERT(newest_log_nonzero_after(dir, *active_bytes) > 1000);
+    return ex;
+}
+
+/* Rows first.. of x found by their own vectors, every `step`-th. */
+static void expect_rows(df_executor *ex, const float *x, size_t first, size_t n, size_t step)
+{
+    for (size_t i = 0; i < n; i += step) {
+        char want[32];
+        snprintf(want, sizeof want, "d%zu", first + i);
+        CU_ASSERT_STRING_EQUAL(first_match(ex, x + i * RC_DIM, RC_DIM, NULL), want);
+    }
+}
+
+/* Compacted segments become the next segments' files (direct writes then
+ * go over written blocks). Their old records are still whole after the
+ * new ones: a crash copy (nothing cut) reopens with exactly what was
+ * acknowledged and nothing counts as torn; a clean close keeps the
+ * spares for the next open. */
+static void test_reused_segment_keeps_exactly_what_was_acknowledged(void)
+{
+    const char *ws = new_workspace();
+    if (!has_direct_io(ws)) return; /* buffered logs keep no spares: a test below */
+    float *x = random_matrix(RC_OLD + RC_NEW, RC_DIM);
+    size_t n_old, n_new;
+    long active_bytes;
+    df_executor *ex = fill_reused_segment(ws, x, &n_old, &n_new, &active_bytes);
+    const char *crash = copy_workspace(ws);
+    df_executor_close(ex);
+
+    options o = reuse_options();
+    const char *both[] = {crash, ws};
+    for (int i = 0; i < 2; i++) {
+        ex = open_ok(both[i], &o);
+        CU_ASSERT_EQUAL(status_num(ex, "count"), n_old + n_new);
+        CU_ASSERT_EQUAL(status_num(ex, "dropped_tail_bytes"), 0);
+        expect_rows(ex, x, RC_FIRST_OLD, n_old, 37);
+        expect_rows(ex, x + (size_t)RC_OLD * RC_DIM, RC_FIRST_NEW, n_new, 1);
+        CU_ASSERT_EQUAL(status_num(ex, "spare_segments"),
+                        count_files(index_dir(both[i]), "spare-"));
+        df_executor_close(ex);
+    }
+}
+
+/* A crash that tore the last record of a reused segment: it is dropped as
+ * torn (old records follow it, which are not), the rest is kept. */
+static void test_torn_record_in_reused_segment_is_dropped(void)
+{
+    const char *ws = new_workspace();
+    if (!has_direct_io(ws)) return;
+    float *x = random_matrix(RC_OLD + RC_NEW, RC_DIM);
+    size_t n_old, n_new;
+    long active_bytes;
+    df_executor *ex = fill_reused_segment(ws, x, &n_old, &n_new, &active_bytes);
+    const char *crash = copy_workspace(ws);
+    df_executor_close(ex);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd,
+             "f=$(ls %s/log-* | tail -1) && printf 'XXXXXXXX' | dd of=$f bs=1 seek=%ld "
+             "conv=notrunc status=none",
+             index_dir(crash), active_bytes - 8);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    options o = reuse_options();
+    ex = open_ok(crash, &o);
+    CU_ASSERT_EQUAL(status_num(ex, "count"), n_old + n_new - 1);
+    CU_ASSERT_EQUAL(status_num(ex, "dropped_tail_bytes"),
+                    put_record_bytes(RC_FIRST_NEW + n_new - 1));
+    expect_rows(ex, x + (size_t)RC_OLD * RC_DIM, RC_FIRST_NEW, n_new - 1, 1);
+    df_executor_close(ex);
+}
+
+/* The case a record's tag exists for: the new records end on a block
+ * boundary (no zero padding) where an old record of the file begins. The
+ * old record is whole and its checksum right, yet it belongs to the file's
+ * previous gen: never replayed, no torn tail. The spare is made by hand
+ * from another workspace's segment (gen 1) of documents this one never
+ * had; this one's next segment is gen 2. */
+static void test_old_record_on_a_block_boundary_is_not_replayed(void)
+{
+    const char *ws = new_workspace(), *other = new_workspace();
+    if (!has_direct_io(ws)) return;
+    float *x = random_matrix(400, RC_DIM);
+    options o = reuse_options();
+    o.compact_bytes = 0; /* one segment, compacted on close only */
+    df_executor *ex = open_ok(other, &o);
+    index_rows(ex, x, RC_FIRST_OLD, 300, RC_DIM, 50); /* 75 KB */
+    const char *copy = copy_workspace(other);
+    df_executor_close(ex);
+    ex = open_ok(ws, &o);
+    index_rows(ex, x + 300 * RC_DIM, RC_FIRST_NEW, 1, RC_DIM, 1);
+    df_executor_close(ex); /* the snapshot covers gen 1 */
+    char cmd[8600];
+    snprintf(cmd, sizeof cmd, "cp %s/log-0000000000000001.dfl %s/spare-0000000000000001.dfl",
+             index_dir(copy), index_dir(ws));
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    ex = open_ok(ws, &o);
+    CU_ASSERT_EQUAL(status_num(ex, "spare_segments"), 1);
+    index_rows(ex, x + 301 * RC_DIM, RC_FIRST_NEW + 1, 80, RC_DIM, 16); /* 5 blocks */
+    CU_ASSERT_EQUAL(status_num(ex, "spare_segments"), 0);
+    CU_ASSERT(newest_log_nonzero_after(index_dir(ws), 80 * 256) > 100 * 256); /* old records */
+    const char *crash = copy_workspace(ws);
+    df_executor_close(ex);
+    ex = open_ok(crash, &o);
+    CU_ASSERT_EQUAL(status_num(ex, "count"), 81);
+    CU_ASSERT_EQUAL(status_num(ex, "dropped_tail_bytes"), 0);
+    expect_rows(ex, x + 300 * RC_DIM, RC_FIRST_NEW, 81, 1);
+    CU_ASSERT(atol(first_match(ex, x, RC_DIM, NULL) + 1) < RC_FIRST_OLD);
+    df_executor_close(ex);
+}
+
+/* Buffered writes would read a reused file's blocks before writing them:
+ * a log written through the page cache keeps no spares. */
+static void test_buffered_log_keeps_no_spares(void)
+{
+    const char *ws = new_workspace();
+    options o = reuse_options();
+    o.log_io = "buffered";
+    float *x = random_matrix(2000, RC_DIM);
+    df_executor *ex = open_ok(ws, &o);
+    index_rows(ex, x, 0, 2000, RC_DIM, 50);
+    wait_idle(ex);
+    CU_ASSERT(status_num(ex, "compactions") >= 1);
+    CU_ASSERT_EQUAL(status_num(ex, "spare_segments"), 0);
+    CU_ASSERT_EQUAL(count_files(index_dir(ws), "spare-"), 0);
+    df_executor_close(ex);
+}
+
 /* One request whose log records fill more than one staging buffer (1 MB):
  * the records are encoded in place, the one that straddles two buffers
  * goes through the side buffer, the first buffer is written while the
@@ -1319,6 +1556,13 @@ void df_test_register(void)
     CU_add_test(s, "direct log keeps every small append", test_direct_log_keeps_every_small_append);
     CU_add_test(s, "direct log torn last block", test_direct_log_torn_last_block);
     CU_add_test(s, "large append spans staging buffers", test_large_append_spans_staging_buffers);
+    CU_add_test(s, "reused segment keeps exactly what was acknowledged",
+                test_reused_segment_keeps_exactly_what_was_acknowledged);
+    CU_add_test(s, "torn record in reused segment is dropped",
+                test_torn_record_in_reused_segment_is_dropped);
+    CU_add_test(s, "old record on a block boundary is not replayed",
+                test_old_record_on_a_block_boundary_is_not_replayed);
+    CU_add_test(s, "buffered log keeps no spares", test_buffered_log_keeps_no_spares);
     CU_add_test(s, "log falls back to buffered without direct io",
                 test_log_falls_back_to_buffered_without_direct_io);
 }
