@@ -47,6 +47,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vector_index.h"
@@ -99,6 +100,9 @@ struct vx_storage {
     vx_compaction job;
     uint64_t *job_gens;
     uint64_t compactions, dropped_tail;
+    /* Durable appends, and their time from the first write handed to the
+     * kernel to the fdatasync's completion (the write latency users see). */
+    uint64_t appends, sync_ns, append_t0;
 };
 
 /* ========================================================================
@@ -831,8 +835,16 @@ static unsigned char *stage_buffer(vx_storage *s, size_t i)
 
 /* Submits the staged bytes from stage_sent up to `upto`, one write per
  * staging buffer they touch. */
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static void stage_submit(vx_storage *s, size_t upto)
 {
+    if (!s->append_t0) s->append_t0 = now_ns();
     while (s->stage_sent < upto) {
         size_t from = s->stage_sent;
         size_t end = (from / STAGE_BYTES + 1) * STAGE_BYTES;
@@ -891,6 +903,7 @@ int vx_storage_begin(vx_storage *s, vx_error *err)
     s->sync_submitted = 0;
     s->bounced = 0;
     s->stage_fill = s->stage_sent = 0;
+    s->append_t0 = 0;
     int rc = DF_OK;
     if (s->broken)
         rc = vx_fail(err, DF_E_IO,
@@ -1005,6 +1018,7 @@ static int rewrite_staged(vx_storage *s)
 void vx_storage_sync(vx_storage *s)
 {
     if (s->append_state != APPEND_OK || !s->append_len || s->sync_submitted) return;
+    if (!s->append_t0) s->append_t0 = now_ns();
     size_t from = s->stage_sent, end = stage_end(s);
     s->stage_sent = end;
     s->sync_submitted = 1;
@@ -1046,6 +1060,8 @@ int vx_storage_finish(vx_storage *s, int commit, vx_error *err)
     }
     s->active_len += s->append_len;
     if (s->direct) keep_tail(s);
+    if (s->append_t0) s->sync_ns += now_ns() - s->append_t0;
+    s->appends++;
     if (s->compact_bytes && s->active_len >= s->compact_bytes) {
         seal_active(s);
         start_compaction(s);
@@ -1192,7 +1208,9 @@ void vx_storage_stats_get(vx_storage *s, vx_storage_stats *out)
                               .dropped_tail_bytes = s->dropped_tail,
                               .compacting = s->running,
                               .direct = s->direct,
-                              .spares = s->n_spares};
+                              .spares = s->n_spares,
+                              .appends = s->appends,
+                              .sync_seconds = (double)s->sync_ns * 1e-9};
     for (size_t i = 0; i < s->n_sealed; i++)
         out->log_bytes += s->sealed_bytes[i];
 }

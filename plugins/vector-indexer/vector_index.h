@@ -393,6 +393,8 @@ typedef struct vx_storage_stats {
     int compacting;              /* a background compaction is running */
     int direct;                  /* the log is written with O_DIRECT (else through page cache) */
     size_t spares;               /* compacted segment files kept for reuse */
+    uint64_t appends;            /* durable appends since open */
+    double sync_seconds;         /* their time from first write to fdatasync done */
 } vx_storage_stats;
 
 /* How the log is written: AUTO with O_DIRECT where the filesystem supports

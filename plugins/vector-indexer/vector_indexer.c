@@ -626,6 +626,8 @@ static int report_status(void *state, df_req *req)
     h->value_put_number(r, "log_segments", (double)st.segments);
     h->value_put_number(r, "spare_segments", (double)st.spares);
     h->value_put_number(r, "dropped_tail_bytes", (double)st.dropped_tail_bytes);
+    h->value_put_number(r, "log_appends", (double)st.appends);
+    h->value_put_number(r, "log_sync_seconds", st.sync_seconds);
     h->value_put_number(r, "compactions", (double)st.compactions);
     h->value_put_bool(r, "compacting", st.compacting);
     h->value_put_string(r, "log_io", st.direct ? "direct" : "buffered");

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "docflow/executor_runtime.h"
@@ -675,10 +676,22 @@ static void test_clear_empties_and_accepts_another_dimension(void)
     df_executor_close(ex);
 }
 
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static void test_status_reports_count_dim_and_bytes(void)
 {
     df_executor *ex = open_default(new_workspace());
+    double t0 = seconds_now();
     index_rows(ex, random_matrix(100, 16), 0, 100, 16, 50);
+    double took = seconds_now() - t0;
+    CU_ASSERT_EQUAL(status_num(ex, "log_appends"), 2); /* two durable requests */
+    CU_ASSERT(status_num(ex, "log_sync_seconds") > 0);
+    CU_ASSERT(status_num(ex, "log_sync_seconds") <= took);
     call r;
     call_begin(&r);
     call_run(&r, ex, "/status");

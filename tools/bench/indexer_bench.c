@@ -105,6 +105,7 @@ typedef struct ib_size {
     double uring_s;            /* the same bytes through io_uring, as the indexer writes */
     double direct_s;           /* the same bytes with O_DIRECT, preallocated; < 0: not possible */
     char log_io[16];           /* how the indexer writes its log (/status log_io) */
+    double sync_s, appends;    /* /status log_sync_seconds, log_appends after the add */
     double close_s;
     double read_gb_s[MAX_THREADS];
     ib_search ours[MAX_THREADS], faiss[MAX_THREADS];
@@ -738,6 +739,8 @@ static void wait_for_compaction(df_executor *ex, ib_size *out)
         int busy = ok && df_value_bool(df_value_get(st, "compacting"));
         const char *io = ok ? df_value_string(df_value_get(st, "log_io"), NULL) : NULL;
         snprintf(out->log_io, sizeof out->log_io, "%s", io && *io ? io : "buffered");
+        out->sync_s = ok ? df_value_number(df_value_get(st, "log_sync_seconds")) : 0;
+        out->appends = ok ? df_value_number(df_value_get(st, "log_appends")) : 0;
         df_arena_free(a);
         if (!busy) return;
         usleep(10000);
@@ -893,6 +896,11 @@ static void print_size(const ib_config *cfg, const ib_size *r, const char *ws_fs
         printf("        O_DIRECT: not supported here\n");
     printf("      the indexer's log is written %s\n",
            strcmp(r->log_io, "direct") == 0 ? "with O_DIRECT" : "through the page cache");
+    if (r->appends > 0)
+        printf("      its write + fdatasync in flight %.0f %% of the add time (%.3f of %.3f ms per "
+               "request); the rest: encoding before the write\n",
+               100 * r->sync_s / r->add_s, r->sync_s / r->appends * 1e3,
+               r->add_s / r->appends * 1e3);
     if (r->faiss_add_s > 0)
         printf("      FAISS add (memory only, no durability): %.0f vectors/s\n",
                (double)r->n / r->faiss_add_s);
@@ -934,11 +942,13 @@ static void print_json(const ib_config *cfg, const ib_size *rs, const char *core
     for (int i = 0; i < cfg->n_sizes; i++) {
         const ib_size *r = &rs[i];
         printf("%s{\"n\": %zu, \"add_vectors_per_s\": %.1f, \"disk_mb_per_s\": %.2f, "
-               "\"disk_direct_mb_per_s\": %.2f, \"log_io\": \"%s\", \"differ\": %zu, "
+               "\"disk_direct_mb_per_s\": %.2f, \"log_io\": \"%s\", \"log_sync_s\": %.4f, "
+               "\"differ\": %zu, "
                "\"threads\": [",
                i ? ", " : "", r->n, (double)r->n / r->add_s,
                r->disk_s > 0 ? r->disk_bytes / r->disk_s / 1e6 : 0,
-               r->direct_s > 0 ? r->disk_bytes / r->direct_s / 1e6 : 0, r->log_io, r->differ);
+               r->direct_s > 0 ? r->disk_bytes / r->direct_s / 1e6 : 0, r->log_io, r->sync_s,
+               r->differ);
         for (int t = 0; t < cfg->n_threads; t++) {
             printf("%s{\"threads\": %d, \"read_gb_per_s\": %.2f, ", t ? ", " : "", cfg->threads[t],
                    r->read_gb_s[t]);
