@@ -841,17 +841,24 @@ static void test_second_instance_on_one_workspace_is_refused(void)
 
 /* ---- persistence ------------------------------------------------------------- */
 
+/* A number printed by a shell command (-1 when none). */
+static long shell_number(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    long x = -1;
+    if (p) {
+        if (fscanf(p, "%ld", &x) != 1) x = -1;
+        pclose(p);
+    }
+    return x;
+}
+
 static size_t count_files(const char *dir, const char *prefix)
 {
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "ls %s | grep -c '^%s' 2>/dev/null", dir, prefix);
-    FILE *p = popen(cmd, "r");
-    size_t n = 0;
-    if (p) {
-        if (fscanf(p, "%zu", &n) != 1) n = 0;
-        pclose(p);
-    }
-    return n;
+    long n = shell_number(cmd);
+    return n > 0 ? (size_t)n : 0;
 }
 
 static void test_reopening_restores_documents(void)
@@ -1118,13 +1125,7 @@ static long file_size(const char *dir, const char *glob)
 {
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "stat -c %%s %s/%s", dir, glob);
-    FILE *p = popen(cmd, "r");
-    long size = -1;
-    if (p) {
-        if (fscanf(p, "%ld", &size) != 1) size = -1;
-        pclose(p);
-    }
-    return size;
+    return shell_number(cmd);
 }
 
 /* The workspace's files copied while the instance has them open: what a
@@ -1236,18 +1237,6 @@ static long put_record_bytes(size_t row)
     return 16 + 4 + 4 * RC_DIM + 4 + snprintf(id, sizeof id, "d%zu", row) + 4;
 }
 
-/* A number printed by a shell command (-1 when none). */
-static long shell_number(const char *cmd)
-{
-    FILE *p = popen(cmd, "r");
-    long x = -1;
-    if (p) {
-        if (fscanf(p, "%ld", &x) != 1) x = -1;
-        pclose(p);
-    }
-    return x;
-}
-
 static long newest_log_inode(const char *dir)
 {
     char cmd[4200];
@@ -1346,25 +1335,37 @@ static void expect_rows(df_executor *ex, const float *x, size_t first, size_t n,
  * new ones: a crash copy (nothing cut) reopens with exactly what was
  * acknowledged and nothing counts as torn; a clean close keeps the
  * spares for the next open. */
-static void test_reused_segment_keeps_exactly_what_was_acknowledged(void)
-{
-    const char *ws = new_workspace();
-    if (!has_direct_io(ws)) return; /* buffered logs keep no spares: a test below */
-    float *x = random_matrix(RC_OLD + RC_NEW, RC_DIM);
+/* A workspace filled by fill_reused_segment, copied while open (what a
+ * SIGKILL then leaves: nothing cut), then closed cleanly. */
+typedef struct reused {
+    const char *ws, *crash;
+    float *x;
     size_t n_old, n_new;
     long active_bytes;
-    df_executor *ex = fill_reused_segment(ws, x, &n_old, &n_new, &active_bytes);
-    const char *crash = copy_workspace(ws);
-    df_executor_close(ex);
+} reused;
 
+static void reuse_and_copy(reused *r)
+{
+    r->ws = new_workspace();
+    r->x = random_matrix(RC_OLD + RC_NEW, RC_DIM);
+    df_executor *ex = fill_reused_segment(r->ws, r->x, &r->n_old, &r->n_new, &r->active_bytes);
+    r->crash = copy_workspace(r->ws);
+    df_executor_close(ex);
+}
+
+static void test_reused_segment_keeps_exactly_what_was_acknowledged(void)
+{
+    if (!has_direct_io(tmp_root)) return; /* buffered logs keep no spares: a test below */
+    reused r;
+    reuse_and_copy(&r);
     options o = reuse_options();
-    const char *both[] = {crash, ws};
+    const char *both[] = {r.crash, r.ws};
     for (int i = 0; i < 2; i++) {
-        ex = open_ok(both[i], &o);
-        CU_ASSERT_EQUAL(status_num(ex, "count"), n_old + n_new);
+        df_executor *ex = open_ok(both[i], &o);
+        CU_ASSERT_EQUAL(status_num(ex, "count"), r.n_old + r.n_new);
         CU_ASSERT_EQUAL(status_num(ex, "dropped_tail_bytes"), 0);
-        expect_rows(ex, x, RC_FIRST_OLD, n_old, 37);
-        expect_rows(ex, x + (size_t)RC_OLD * RC_DIM, RC_FIRST_NEW, n_new, 1);
+        expect_rows(ex, r.x, RC_FIRST_OLD, r.n_old, 37);
+        expect_rows(ex, r.x + (size_t)RC_OLD * RC_DIM, RC_FIRST_NEW, r.n_new, 1);
         CU_ASSERT_EQUAL(status_num(ex, "spare_segments"),
                         count_files(index_dir(both[i]), "spare-"));
         df_executor_close(ex);
@@ -1375,26 +1376,21 @@ static void test_reused_segment_keeps_exactly_what_was_acknowledged(void)
  * torn (old records follow it, which are not), the rest is kept. */
 static void test_torn_record_in_reused_segment_is_dropped(void)
 {
-    const char *ws = new_workspace();
-    if (!has_direct_io(ws)) return;
-    float *x = random_matrix(RC_OLD + RC_NEW, RC_DIM);
-    size_t n_old, n_new;
-    long active_bytes;
-    df_executor *ex = fill_reused_segment(ws, x, &n_old, &n_new, &active_bytes);
-    const char *crash = copy_workspace(ws);
-    df_executor_close(ex);
+    if (!has_direct_io(tmp_root)) return;
+    reused r;
+    reuse_and_copy(&r);
     char cmd[4200];
     snprintf(cmd, sizeof cmd,
              "f=$(ls %s/log-* | tail -1) && printf 'XXXXXXXX' | dd of=$f bs=1 seek=%ld "
              "conv=notrunc status=none",
-             index_dir(crash), active_bytes - 8);
+             index_dir(r.crash), r.active_bytes - 8);
     CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
     options o = reuse_options();
-    ex = open_ok(crash, &o);
-    CU_ASSERT_EQUAL(status_num(ex, "count"), n_old + n_new - 1);
+    df_executor *ex = open_ok(r.crash, &o);
+    CU_ASSERT_EQUAL(status_num(ex, "count"), r.n_old + r.n_new - 1);
     CU_ASSERT_EQUAL(status_num(ex, "dropped_tail_bytes"),
-                    put_record_bytes(RC_FIRST_NEW + n_new - 1));
-    expect_rows(ex, x + (size_t)RC_OLD * RC_DIM, RC_FIRST_NEW, n_new - 1, 1);
+                    put_record_bytes(RC_FIRST_NEW + r.n_new - 1));
+    expect_rows(ex, r.x + (size_t)RC_OLD * RC_DIM, RC_FIRST_NEW, r.n_new - 1, 1);
     df_executor_close(ex);
 }
 
