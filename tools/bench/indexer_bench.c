@@ -106,6 +106,8 @@ typedef struct ib_size {
     double direct_s;           /* the same bytes with O_DIRECT, preallocated; < 0: not possible */
     char log_io[16];           /* how the indexer writes its log (/status log_io) */
     double sync_s, appends;    /* /status log_sync_seconds, log_appends after the add */
+    double probe_bytes;        /* what the disk probes wrote */
+    double written; /* bytes the process wrote during the add, less the probes'; < 0: unknown */
     double close_s;
     double read_gb_s[MAX_THREADS];
     ib_search ours[MAX_THREADS], faiss[MAX_THREADS];
@@ -510,10 +512,13 @@ static int bench_add(const ib_config *cfg, df_executor *ex, const char *ws, cons
                 memset(dbuf, 1, cap + 4096);
         }
         double s = buf ? disk_write(fd, buf, (size_t)bytes, &off) : -1;
+        out->probe_bytes += s >= 0 ? bytes : 0;
         double u = buf && ufd >= 0 ? uring_write(&ring, ufd, buf, (size_t)bytes, &uoff) : -1;
+        out->probe_bytes += u >= 0 ? bytes : 0;
         if (dfd >= 0) {
             double d = dbuf ? direct_write(dfd, dbuf, (size_t)bytes, &doff, &dalloc) : -1;
             if (d >= 0 && s >= 0 && u >= 0) out->direct_s += d;
+            out->probe_bytes += d >= 0 ? (double)(((size_t)bytes + 4095) / 4096 * 4096) : 0;
             if (d < 0 || doff > ((off_t)1 << 30)) { /* tmpfs, or enough */
                 close(dfd);
                 dfd = -1;
@@ -747,6 +752,19 @@ static void wait_for_compaction(df_executor *ex, ib_size *out)
     }
 }
 
+/* Bytes this process has sent to the storage layer (/proc/self/io
+ * write_bytes: direct writes, and page cache as it is dirtied), or -1. */
+static long long process_write_bytes(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    long long v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "write_bytes: %lld", &v) == 1) break;
+    if (f) fclose(f);
+    return v;
+}
+
 static char *make_workspace(const ib_config *cfg)
 {
     char *dir = malloc(4200);
@@ -805,7 +823,10 @@ static int bench_size(const ib_config *cfg, ib_size *out, df_error *err)
     openblas_set_num_threads(cfg->threads[0]);
     for (int t = 0; t < cfg->n_threads; t++) /* before the add: nothing else runs */
         out->read_gb_s[t] = read_bandwidth(x, out->n * dim, cfg->threads[t]);
+    long long wrote0 = process_write_bytes();
     if ((rc = bench_add(cfg, ex, ws, x, out, err))) goto done;
+    long long wrote1 = process_write_bytes();
+    out->written = wrote0 < 0 || wrote1 < 0 ? -1 : (double)(wrote1 - wrote0) - out->probe_bytes;
     wait_for_compaction(ex, out);
 #ifdef BENCH_HAVE_FAISS
     bench_faiss *f = cfg->faiss ? bench_faiss_new(dim) : NULL;
@@ -901,6 +922,13 @@ static void print_size(const ib_config *cfg, const ib_size *r, const char *ws_fs
                "request); the rest: encoding before the write\n",
                100 * r->sync_s / r->add_s, r->sync_s / r->appends * 1e3,
                r->add_s / r->appends * 1e3);
+    if (r->written > 0)
+        printf("      written to the disk during the add, log and background compaction: %.1f MB "
+               "(%.2fx the log), %.1f MB/s",
+               r->written / 1e6, r->written / r->add_bytes, r->written / r->add_s / 1e6);
+    if (r->written > 0 && direct_rate > 0)
+        printf(" = %.2f of the O_DIRECT disk alone's", r->written / r->add_s / direct_rate);
+    if (r->written > 0) printf("\n");
     if (r->faiss_add_s > 0)
         printf("      FAISS add (memory only, no durability): %.0f vectors/s\n",
                (double)r->n / r->faiss_add_s);
@@ -943,12 +971,13 @@ static void print_json(const ib_config *cfg, const ib_size *rs, const char *core
         const ib_size *r = &rs[i];
         printf("%s{\"n\": %zu, \"add_vectors_per_s\": %.1f, \"disk_mb_per_s\": %.2f, "
                "\"disk_direct_mb_per_s\": %.2f, \"log_io\": \"%s\", \"log_sync_s\": %.4f, "
+               "\"written_mb\": %.1f, "
                "\"differ\": %zu, "
                "\"threads\": [",
                i ? ", " : "", r->n, (double)r->n / r->add_s,
                r->disk_s > 0 ? r->disk_bytes / r->disk_s / 1e6 : 0,
                r->direct_s > 0 ? r->disk_bytes / r->direct_s / 1e6 : 0, r->log_io, r->sync_s,
-               r->differ);
+               r->written / 1e6, r->differ);
         for (int t = 0; t < cfg->n_threads; t++) {
             printf("%s{\"threads\": %d, \"read_gb_per_s\": %.2f, ", t ? ", " : "", cfg->threads[t],
                    r->read_gb_s[t]);
