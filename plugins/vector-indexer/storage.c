@@ -571,14 +571,17 @@ static void start_compaction(vx_storage *s);
 static size_t direct_alignment(int fd);
 
 /* The spares a compaction left, newest kept; more than VX_SPARES (a
- * smaller limit before) are deleted. */
+ * smaller limit before) are deleted, and all of them when this log is
+ * not written direct (with.log_io: buffered, or a copy of the workspace
+ * on tmpfs): they would never be used. */
 static int load_spares(vx_storage *s, vx_error *err)
 {
     uint64_t *gens = NULL;
     size_t n = 0;
     int rc = list_gens(s, "spare-", &gens, &n, err);
+    int keep = s->log_io == VX_LOG_IO_AUTO && s->direct;
     for (size_t i = 0; rc == DF_OK && i < n; i++) {
-        if (i + VX_SPARES >= n) {
+        if (keep && i + VX_SPARES >= n) {
             s->spares[s->n_spares++] = gens[i];
             continue;
         }
