@@ -146,9 +146,9 @@ static void record_end(vx_buf *b, size_t at)
     memcpy(b->data + at + 12, &crc, 4);
 }
 
-size_t vx_log_put_size(size_t dim, const vx_record *rec)
+size_t vx_log_put_size(size_t dim, size_t id_len, size_t body_len)
 {
-    return VX_LOG_HEADER + 4 + dim * sizeof(float) + 4 + rec->id_len + 4 + rec->body_len;
+    return VX_LOG_HEADER + 4 + dim * sizeof(float) + 4 + id_len + 4 + body_len;
 }
 
 /* Copies n bytes to p and returns p + n. */
@@ -158,11 +158,12 @@ static unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
     return p + n;
 }
 
-void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_record *rec,
+void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_log_fields *f,
                    uint32_t tag)
 {
-    uint32_t len = (uint32_t)(vx_log_put_size(dim, rec) - VX_LOG_HEADER);
+    uint32_t len = (uint32_t)(vx_log_put_size(dim, f->id_len, f->body_len) - VX_LOG_HEADER);
     uint32_t magic = VX_LOG_MAGIC, d = (uint32_t)dim;
+    uint32_t id_len = (uint32_t)f->id_len, body_len = (uint32_t)f->body_len;
     uint8_t type[4];
     put_type_tag(type, VX_LOG_PUT, tag);
     unsigned char *at = put_bytes(p, &magic, 4);
@@ -170,12 +171,24 @@ void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_reco
     at = put_bytes(at, &len, 4) + 4; /* the crc, below */
     at = put_bytes(at, &d, 4);
     at = put_bytes(at, vec, dim * sizeof *vec);
-    at = put_bytes(at, &rec->id_len, 4);
-    at = put_bytes(at, vx_record_id(rec), rec->id_len);
-    at = put_bytes(at, &rec->body_len, 4);
-    put_bytes(at, vx_record_body(rec), rec->body_len);
+    at = put_bytes(at, &id_len, 4);
+    at = put_bytes(at, f->id, f->id_len);
+    at = put_bytes(at, &body_len, 4);
+    if (f->body_len) put_bytes(at, f->body, f->body_len);
     uint32_t crc = vx_crc32c(vx_crc32c(0, p + 4, 8), p + VX_LOG_HEADER, len);
     memcpy(p + 12, &crc, 4);
+}
+
+void vx_log_put_fields(const unsigned char *p, size_t dim, vx_log_fields *f)
+{
+    uint32_t id_len, body_len;
+    const unsigned char *at = p + VX_LOG_HEADER + 4 + dim * sizeof(float);
+    memcpy(&id_len, at, 4);
+    f->id = (const char *)at + 4;
+    f->id_len = id_len;
+    memcpy(&body_len, at + 4 + id_len, 4);
+    f->body = at + 8 + id_len;
+    f->body_len = body_len;
 }
 
 void vx_log_delete(vx_buf *b, const char *id, size_t len, uint32_t tag)
@@ -1076,6 +1089,11 @@ undo:
      * nothing of the failed append comes back after a crash. */
     if (trim_active(s) < 0) s->broken = 1;
     return commit ? err->code : DF_OK;
+}
+
+int vx_storage_bounced(const vx_storage *s)
+{
+    return s->bounced;
 }
 
 uint32_t vx_storage_tag(const vx_storage *s)

@@ -373,11 +373,21 @@ typedef struct vx_compaction {
 /* 0, or a df_rc with c->err set (the old files are then left as they were). */
 int vx_compact(vx_compaction *c, vx_ring *ring);
 
-/* The bytes of a PUT record, and the record written at p (that many
- * bytes: encoded in place, in the log's staging buffer). */
-size_t vx_log_put_size(size_t dim, const vx_record *rec);
-void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_record *rec,
+/* A document's id and stored body, as a PUT record holds them. */
+typedef struct vx_log_fields {
+    const char *id;
+    size_t id_len;
+    const unsigned char *body;
+    size_t body_len;
+} vx_log_fields;
+
+/* The bytes of a PUT record, the record written at p (that many bytes:
+ * encoded in place, in the log's staging buffer), and its id and body
+ * read back from p (a record put_at wrote, unchecked). */
+size_t vx_log_put_size(size_t dim, size_t id_len, size_t body_len);
+void vx_log_put_at(unsigned char *p, const float *vec, size_t dim, const vx_log_fields *f,
                    uint32_t tag);
+void vx_log_put_fields(const unsigned char *p, size_t dim, vx_log_fields *f);
 /* Appends one log record. */
 void vx_log_delete(vx_buf *b, const char *id, size_t len, uint32_t tag);
 void vx_log_clear(vx_buf *b, uint32_t tag);
@@ -429,6 +439,9 @@ void vx_storage_write(vx_storage *s, const void *records, size_t len);
  * then calls vx_storage_wrote(len). NULL when out of memory (finish then
  * fails the append). */
 void *vx_storage_room(vx_storage *s, size_t len);
+/* Whether the last room is a side buffer (the record straddles two
+ * staging buffers; wrote copies it): its bytes do not stay there. */
+int vx_storage_bounced(const vx_storage *s);
 void vx_storage_wrote(vx_storage *s, size_t len);
 /* Queues the fdatasync after the last bytes (finish does it otherwise),
  * so the caller can go on working while the disk syncs; it starts only

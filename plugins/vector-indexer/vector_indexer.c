@@ -246,17 +246,20 @@ static int check_id(indexer *ix, df_req *req, const df_doc *d, size_t i)
                           i + 1);
 }
 
-/* A record of d's stored fields, or NULL when out of memory. */
-static vx_record *make_record(indexer *ix, const df_doc *d)
+/* d's id and stored fields (encoded in ix->body); -1 when out of memory. */
+static int doc_fields(indexer *ix, const df_doc *d, vx_log_fields *f)
 {
     ix->body.len = 0;
     vx_doc_encode(ix->host, d, &ix->body);
     if (ix->body.oom) {
         vx_buf_free(&ix->body);
-        return NULL;
+        return -1;
     }
-    const char *id = df_h_doc_id(ix->host, d);
-    return vx_record_new(id, strlen(id), ix->body.data, ix->body.len);
+    f->id = df_h_doc_id(ix->host, d);
+    f->id_len = strlen(f->id);
+    f->body = ix->body.data;
+    f->body_len = ix->body.len;
+    return 0;
 }
 
 static void free_records(vx_record **recs, size_t n)
@@ -287,25 +290,47 @@ static void put_count(indexer *ix, df_req *req, const char *key, size_t n)
  * /index and /update
  * ======================================================================== */
 
-/* Encodes the records and their log records, the log records straight
- * into the log's staging buffers, which are what the disk writes (no
- * copy in between). DF_OK, or DF_E_RESOURCE when out of memory. */
+/* Encodes the log records straight into the log's staging buffers, which
+ * are what the disk writes (no copy in between), and notes where each
+ * lies in staged[i]: the stored records are made from there once the
+ * write is on its way (make_records). A record that straddles two staging
+ * buffers is not left whole in either, so its stored record is made here.
+ * DF_OK, or DF_E_RESOURCE when out of memory. */
 static int encode_and_write(indexer *ix, df_docs *docs, const float **vecs, size_t dim,
-                            vx_record **recs)
+                            vx_record **recs, const unsigned char **staged)
 {
     const df_host *h = ix->host;
     size_t n = h->docs_len(docs);
     uint32_t tag = vx_storage_tag(ix->storage);
     for (size_t i = 0; i < n; i++) {
+        vx_log_fields f;
         if (!vecs[i]) continue;
-        if (!(recs[i] = make_record(ix, h->docs_get(docs, i)))) return DF_E_RESOURCE;
-        size_t size = vx_log_put_size(dim, recs[i]);
+        if (doc_fields(ix, h->docs_get(docs, i), &f)) return DF_E_RESOURCE;
+        size_t size = vx_log_put_size(dim, f.id_len, f.body_len);
         unsigned char *at = vx_storage_room(ix->storage, size);
         if (!at) return DF_E_RESOURCE;
-        vx_log_put_at(at, vecs[i], dim, recs[i], tag);
+        vx_log_put_at(at, vecs[i], dim, &f, tag);
+        if (!vx_storage_bounced(ix->storage))
+            staged[i] = at;
+        else if (!(recs[i] = vx_record_new(f.id, f.id_len, f.body, f.body_len)))
+            return DF_E_RESOURCE;
         vx_storage_wrote(ix->storage, size);
     }
     return DF_OK;
+}
+
+/* The stored records of the documents encode_and_write left in the
+ * staging buffers, made while the disk writes them. -1 when out of
+ * memory. */
+static int make_records(size_t n, size_t dim, const unsigned char **staged, vx_record **recs)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!staged[i]) continue;
+        vx_log_fields f;
+        vx_log_put_fields(staged[i], dim, &f);
+        if (!(recs[i] = vx_record_new(f.id, f.id_len, f.body, f.body_len))) return -1;
+    }
+    return 0;
 }
 
 /* Puts docs[i] with vector vecs[i] for every i with vecs[i] != NULL.
@@ -319,17 +344,21 @@ static int put_documents(indexer *ix, df_req *req, df_docs *docs, const float **
     const df_host *h = ix->host;
     size_t n = h->docs_len(docs), applied = 0, replaced = 0;
     vx_record **recs = h->req_alloc(req, n * sizeof *recs);
+    const unsigned char **staged = h->req_alloc(req, n * sizeof *staged);
     vx_undo *undo = h->req_alloc(req, n * sizeof *undo);
     memset(recs, 0, n * sizeof *recs);
+    memset(staged, 0, n * sizeof *staged);
     memset(undo, 0, n * sizeof *undo);
     vx_error err = {0};
     int rc = vx_storage_begin(ix->storage, &err);
-    if (rc == DF_OK) rc = encode_and_write(ix, docs, vecs, dim, recs);
+    if (rc == DF_OK) rc = encode_and_write(ix, docs, vecs, dim, recs, staged);
     if (rc == DF_OK) vx_storage_sync(ix->storage); /* the disk syncs while memory is updated */
-    /* Growing the index (mremap, a rehash) runs while the disk writes too;
-     * without room, the write is taken back. */
-    int no_room = rc == DF_OK && vx_store_reserve(&ix->store, ix->store.rows + n, dim) != 0;
-    int overlapped = rc == DF_OK && !no_room;
+    /* The stored records are made, and the index grown (mremap, a rehash),
+     * while the disk writes too; without memory, the write is taken back. */
+    int no_memory = rc == DF_OK && make_records(n, dim, staged, recs) != 0;
+    int no_room =
+        rc == DF_OK && !no_memory && vx_store_reserve(&ix->store, ix->store.rows + n, dim) != 0;
+    int overlapped = rc == DF_OK && !no_room && !no_memory;
     for (size_t i = 0; overlapped && i < n; i++) {
         if (!recs[i]) continue;
         int r = vx_store_put_undoable(&ix->store, vecs[i], recs[i], &undo[i]);
@@ -340,8 +369,8 @@ static int put_documents(indexer *ix, df_req *req, df_docs *docs, const float **
         replaced += (size_t)r;
         applied = i + 1;
     }
-    int io = vx_storage_finish(ix->storage, rc == DF_OK && !no_room, &err);
-    if (rc == DF_OK) rc = no_room ? DF_E_RESOURCE : io;
+    int io = vx_storage_finish(ix->storage, rc == DF_OK && !no_room && !no_memory, &err);
+    if (rc == DF_OK) rc = no_room || no_memory ? DF_E_RESOURCE : io;
     if (rc) {
         for (size_t i = applied; i-- > 0;)
             if (undo[i].rec) vx_store_undo(&ix->store, &undo[i]);

@@ -1480,6 +1480,12 @@ static void large_append_spans_staging_buffers(const char *log_io)
     index_rows(ex, x + (size_t)ROWS * DIM, ROWS, 1, DIM, 1); /* after the big one's tail */
     long logical = (long)status_num(ex, "log_bytes");
     CU_ASSERT(logical > (1L << 20));
+    /* every stored record, the one that straddled two buffers included */
+    for (size_t i = 0; i <= ROWS; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "d%zu", i);
+        CU_ASSERT_STRING_EQUAL(first_match(ex, x + i * DIM, DIM, NULL), want);
+    }
     const char *copy = copy_workspace(ws);
     df_executor_close(ex);
 
