@@ -5,9 +5,11 @@
 # clients; each client records a request's ids as acknowledged only after
 # the gateway answered it successfully. The server is killed with SIGKILL
 # in the middle of that (small log segments make background compactions
-# run all the time, so kills also land inside them, and new segments are
-# written into the files of compacted ones, whose old records stay behind
-# the new). Then the flow is
+# run all the time, so kills also land inside them, and with direct I/O
+# new segments are mostly written into the files of compacted ones, whose
+# old records stay behind the new; whether a given kill lands in one
+# depends on timing, so tests/unit/test_vector_indexer.c covers that case
+# deterministically). Then the flow is
 # opened again: every acknowledged document must be there, intact (its
 # own nearest neighbour at distance 0, text and tags as sent), nothing may
 # be corrupt (the reopen succeeds; /status counts between acknowledged and
@@ -161,10 +163,6 @@ kill_after_acks 2 1500
 verify 2
 check "background compactions ran (small segments merged away)" \
     test "$(ls "$TMP/ws/idx" | grep -c '^log-')" -lt 60
-if [ "$(stat -f -c %T "$TMP")" != tmpfs ]; then # direct I/O: segments are reused
-    check "compacted segments kept as spares for the next ones" \
-        test "$(ls "$TMP/ws/idx" | grep -c '^spare-')" -ge 1
-fi
 
 # --- round 3: SIGKILL of `post --flow` in the middle of its run ------------------------
 python3 - "$TMP" "$DIM" <<'PY'
