@@ -250,6 +250,7 @@ typedef struct vx_ring {
     struct io_uring ring;
     int ready;
     unsigned outstanding; /* submitted by vx_ring_submit_*, not yet collected */
+    unsigned unsynced;    /* writes by vx_ring_submit_write since the last sync */
     int error;            /* the first failure among them */
 } vx_ring;
 
@@ -262,9 +263,11 @@ int vx_ring_read(vx_ring *r, int fd, void *buf, size_t len, uint64_t off);
 /* A full fsync (data and metadata; also for directories). */
 int vx_ring_fsync(vx_ring *r, int fd);
 /* Writes in flight: queue writes (buf must stay valid and unchanged until
- * vx_ring_wait_all), then the last one (len may be 0) linked to an
- * fdatasync, which waits for the earlier ones to complete first, then
- * wait for everything: 0, or the first failure (-EIO for a short write). */
+ * vx_ring_wait_all), then the last one (len may be 0) made durable:
+ * linked to an fdatasync, which waits for the earlier ones to complete
+ * first, or, when it is the only write since the last sync, written with
+ * RWF_DSYNC; then wait for everything: 0, or the first failure (-EIO for
+ * a short write). */
 int vx_ring_submit_write(vx_ring *r, int fd, const void *buf, size_t len, uint64_t off);
 int vx_ring_submit_sync(vx_ring *r, int fd, const void *buf, size_t len, uint64_t off);
 int vx_ring_wait_all(vx_ring *r);
