@@ -149,6 +149,7 @@ static int read_segments(merge *g)
             if (vx_log_parse(g->segs[i] + off, size - off, vx_log_tag(c->gens[i]), &e) !=
                 VX_PARSE_OK)
                 return vx_fail(&c->err, DF_E_IO, "%s: damaged record at byte %zu", name, off);
+            if (e.type == VX_LOG_PAD) continue;
             if (e.type == VX_LOG_CLEAR) {
                 map_reset(&g->map);
                 g->cleared = 1;

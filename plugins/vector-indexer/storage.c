@@ -3,8 +3,8 @@
  * log replay, torn-tail repair), durable appends, background compaction
  * scheduling, and closing.
  *
- * Durability: an append is written and fdatasynced through io_uring in one
- * linked chain before vx_storage_append returns, and a new segment's
+ * Durability: an append is written and fdatasynced through io_uring (one
+ * linked chain, or one RWF_DSYNC write) before vx_storage_append returns, and a new segment's
  * directory entry is fsynced before its first record is acknowledged. So
  * every acknowledged write survives a SIGKILL or a power cut. A write that
  * fails is truncated away, so the log never holds a half record in the
@@ -20,7 +20,8 @@
  * is staged in aligned buffers that begin with the segment's last partial
  * block (kept in memory) and end padded with zeros; the next append
  * rewrites that block with the same leading bytes, so a torn rewrite can
- * only ever lose bytes that were never acknowledged. The file is
+ * only ever lose bytes that were never acknowledged (a large append ends
+ * with a PAD record instead, see stage_pad). The file is
  * preallocated PREALLOC_STEP at a time, and a segment's zero tail (the
  * preallocation, the padding) reads as the end of the log: at open, bytes
  * after the last valid record of the newest segment that are all zeros
@@ -204,6 +205,23 @@ void vx_log_clear(vx_buf *b, uint32_t tag)
     record_end(b, record_begin(b, VX_LOG_CLEAR, tag));
 }
 
+static const unsigned char zeros[4096];
+
+void vx_log_pad_header(unsigned char head[VX_LOG_HEADER], uint32_t payload, uint32_t tag)
+{
+    uint32_t magic = VX_LOG_MAGIC;
+    memcpy(head, &magic, 4);
+    put_type_tag(head + 4, VX_LOG_PAD, tag);
+    memcpy(head + 8, &payload, 4);
+    uint32_t crc = vx_crc32c(0, head + 4, 8);
+    for (uint32_t left = payload; left > 0;) {
+        uint32_t n = left < sizeof zeros ? left : (uint32_t)sizeof zeros;
+        crc = vx_crc32c(crc, zeros, n);
+        left -= n;
+    }
+    memcpy(head + 12, &crc, 4);
+}
+
 static uint32_t header_tag(const unsigned char *p)
 {
     return (uint32_t)p[5] | (uint32_t)p[6] << 8 | (uint32_t)p[7] << 16;
@@ -239,6 +257,9 @@ int vx_log_parse(const unsigned char *p, size_t avail, uint32_t tag, vx_log_entr
         e->id = vx_read_bytes(&r, e->id_len);
         break;
     case VX_LOG_CLEAR:
+        break;
+    case VX_LOG_PAD:
+        r.p = r.end;
         break;
     default:
         return VX_PARSE_BAD;
@@ -290,6 +311,7 @@ static int lock_workspace(vx_storage *s, vx_error *err)
 static int apply_entry(vx_store *st, const vx_log_entry *e, const char *where, uint64_t off,
                        vx_error *err)
 {
+    if (e->type == VX_LOG_PAD) return DF_OK;
     if (e->type == VX_LOG_CLEAR) {
         vx_store_clear(st);
         return DF_OK;
@@ -698,6 +720,7 @@ fail:
  * does not fragment. */
 #define STAGE_BYTES   ((size_t)1 << 20)
 #define PREALLOC_STEP ((uint64_t)16 << 20)
+#define PAD_FROM      ((size_t)64 << 10)
 
 /* The alignment O_DIRECT needs on fd's file, or 0 when it has none:
  * statx reports no direct-I/O alignment (tmpfs accepts O_DIRECT but goes
@@ -1028,12 +1051,37 @@ static int rewrite_staged(vx_storage *s)
     return 0;
 }
 
+/* A large direct append ends with a PAD record up to the end of its last
+ * block, so the next append's write starts on a block of its own. A write
+ * over the rewritten partial block (written) and preallocated blocks
+ * (unwritten) is one ext4 cannot take under its shared inode lock:
+ * io_uring hands it to an io-wq worker, which on the handler's busy core
+ * started the device write 0.1 ms late (kernel trace, 1,000-vector
+ * appends). Small appends are not padded: they would grow the log by up
+ * to a block each, and mostly fit in the partial block anyway. */
+static void stage_pad(vx_storage *s)
+{
+    size_t used = s->stage_fill % s->blk;
+    if (s->append_len < PAD_FROM || used == 0) return;
+    size_t len = s->blk - used;
+    if (len < VX_LOG_HEADER) len += s->blk;
+    unsigned char head[VX_LOG_HEADER];
+    vx_log_pad_header(head, (uint32_t)(len - VX_LOG_HEADER), vx_storage_tag(s));
+    vx_storage_write(s, head, VX_LOG_HEADER);
+    for (size_t left = len - VX_LOG_HEADER; left > 0;) {
+        size_t n = left < sizeof zeros ? left : sizeof zeros;
+        vx_storage_write(s, zeros, n);
+        left -= n;
+    }
+}
+
 /* The rest of the append (direct: up to its last block, padded), in the
  * last staging buffer since stage_flush sent every full one, goes out
- * linked to the fdatasync. */
+ * made durable. */
 void vx_storage_sync(vx_storage *s)
 {
     if (s->append_state != APPEND_OK || !s->append_len || s->sync_submitted) return;
+    if (s->direct) stage_pad(s);
     if (!s->append_t0) s->append_t0 = now_ns();
     size_t from = s->stage_sent, end = stage_end(s);
     s->stage_sent = end;

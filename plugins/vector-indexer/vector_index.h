@@ -286,7 +286,7 @@ int vx_ring_wait_all(vx_ring *r);
  * fsynced, renamed), and deletes the segments it covers.
  * ======================================================================== */
 
-enum { VX_LOG_PUT = 1, VX_LOG_DELETE = 2, VX_LOG_CLEAR = 3 };
+enum { VX_LOG_PUT = 1, VX_LOG_DELETE = 2, VX_LOG_CLEAR = 3, VX_LOG_PAD = 4 };
 
 /* A log record: a 16-byte header { u32 magic "DFVL"; u8 type; u24 tag;
  * u32 payload length; u32 crc32c of the header's bytes 4..11 and the
@@ -294,6 +294,7 @@ enum { VX_LOG_PUT = 1, VX_LOG_DELETE = 2, VX_LOG_CLEAR = 3 };
  *   PUT     u32 dim, f32[dim], u32 id length, id, u32 body length, body
  *   DELETE  u32 id length, id
  *   CLEAR   nothing
+ *   PAD     zeros: ends a large direct append at a block boundary
  * The tag is vx_log_tag() of the segment's gen: a segment file is
  * recycled (a compacted one renamed for the next gen, so direct writes go
  * over written blocks), and its old records, still whole after the new
@@ -305,6 +306,8 @@ enum { VX_LOG_PUT = 1, VX_LOG_DELETE = 2, VX_LOG_CLEAR = 3 };
 
 /* A gen's tag, 1..VX_LOG_TAG_MAX (0 marks records from before tags). */
 uint32_t vx_log_tag(uint64_t gen);
+/* Writes the header of a PAD record of `payload` zero bytes. */
+void vx_log_pad_header(unsigned char head[VX_LOG_HEADER], uint32_t payload, uint32_t tag);
 
 typedef struct vx_log_entry {
     int type;

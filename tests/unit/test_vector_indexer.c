@@ -1506,6 +1506,47 @@ static void test_large_append_spans_staging_buffers(void)
     large_append_spans_staging_buffers("buffered");
 }
 
+/* A large direct append ends with a PAD record on a block boundary (the
+ * next write then starts on blocks of its own); a small one does not. The
+ * PAD is no document: replay and compaction skip it. */
+static void test_large_direct_append_ends_on_a_block(void)
+{
+    const char *ws = new_workspace();
+    if (!has_direct_io(ws)) return;
+    enum { DIM = 128, BIG = 200 }; /* about 107 KB of records */
+    float *x = random_matrix(BIG + 2, DIM);
+    df_executor *ex = open_default(ws);
+    index_rows(ex, x, 0, 1, DIM, 1);
+    long small = (long)status_num(ex, "log_bytes");
+    CU_ASSERT_EQUAL(small, 16 + 4 + 4 * DIM + 4 + 2 + 4); /* d0's record alone */
+    index_rows(ex, x + DIM, 1, BIG, DIM, BIG);
+    long big = (long)status_num(ex, "log_bytes"), records = 0;
+    for (size_t i = 1; i <= BIG; i++) {
+        char id[32];
+        records += 16 + 4 + 4 * DIM + 4 + snprintf(id, sizeof id, "d%zu", i) + 4;
+    }
+    CU_ASSERT_EQUAL(big % 4096, 0);
+    CU_ASSERT(big - small - records >= 16 && big - small - records < 4096 + 16);
+    index_rows(ex, x + (BIG + 1) * DIM, BIG + 1, 1, DIM, 1);
+    long after = (long)status_num(ex, "log_bytes");
+    CU_ASSERT_EQUAL(after - big, small + 2); /* not padded; "d201" is 2 bytes longer than "d0" */
+    const char *copy = copy_workspace(ws);
+    df_executor_close(ex); /* compacts the log, PAD included */
+
+    const char *dirs[] = {copy, ws};
+    for (int k = 0; k < 2; k++) {
+        ex = open_default(dirs[k]);
+        CU_ASSERT_EQUAL(status_num(ex, "count"), BIG + 2);
+        for (size_t i = 0; i < BIG + 2; i += 67) {
+            char want[32];
+            snprintf(want, sizeof want, "d%zu", i);
+            CU_ASSERT_STRING_EQUAL(first_match(ex, x + i * DIM, DIM, NULL), want);
+        }
+        CU_ASSERT_STRING_EQUAL(first_match(ex, x + (BIG + 1) * DIM, DIM, NULL), "d201");
+        df_executor_close(ex);
+    }
+}
+
 /* tmpfs takes O_DIRECT but has no direct I/O (statx reports no
  * alignment): the log goes through the page cache, and says so. */
 static void test_log_falls_back_to_buffered_without_direct_io(void)
@@ -1584,6 +1625,7 @@ void df_test_register(void)
     CU_add_test(s, "direct log keeps every small append", test_direct_log_keeps_every_small_append);
     CU_add_test(s, "direct log torn last block", test_direct_log_torn_last_block);
     CU_add_test(s, "large append spans staging buffers", test_large_append_spans_staging_buffers);
+    CU_add_test(s, "large direct append ends on a block", test_large_direct_append_ends_on_a_block);
     CU_add_test(s, "reused segment keeps exactly what was acknowledged",
                 test_reused_segment_keeps_exactly_what_was_acknowledged);
     CU_add_test(s, "torn record in reused segment is dropped",
