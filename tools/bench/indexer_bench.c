@@ -56,7 +56,7 @@
 static const char usage[] =
     "usage: docflow-bench --indexer [--sizes N,N...] [--dim D] [--queries Q] [--single S]\n"
     "                     [--k K] [--threads T,T...] [--batch B] [--repeat R]\n"
-    "                     [--workspace DIR] [--no-faiss] [--json]\n"
+    "                     [--shards S] [--workspace DIR] [--no-faiss] [--json]\n"
     "\n"
     "Measures the VectorIndexer executor on N random unit vectors of D floats:\n"
     "add throughput (vectors/s, every request durable), search throughput for Q\n"
@@ -74,6 +74,8 @@ static const char usage[] =
     "  --threads T,...  thread counts (default 1,2)\n"
     "  --batch B        documents per /index request (default 1000)\n"
     "  --repeat R       timed one-request searches; the median is reported (default 3)\n"
+    "  --shards S       also add the N vectors to S instances at once, as a flow's\n"
+    "                   shards, beside S writers of the disk alone (default 2; 1: skip)\n"
     "  --workspace DIR  where the index is written (default: a new folder in /tmp);\n"
     "                   put it on the disk you want measured, not on tmpfs\n"
     "  --no-faiss       skip FAISS even when built with it\n"
@@ -86,6 +88,7 @@ typedef struct ib_config {
     int threads[MAX_THREADS];
     int n_threads;
     int repeat;
+    size_t shards; /* instances in the sharded add; < 2: none */
     const char *workspace;
     int faiss, json;
 } ib_config;
@@ -109,6 +112,8 @@ typedef struct ib_size {
     double probe_bytes;        /* what the disk probes wrote */
     double written; /* bytes the process wrote during the add, less the probes'; < 0: unknown */
     double close_s;
+    double shard_add_s, shard_direct_s; /* the sharded add, and its disk alone; 0: not run */
+    double shard_close_s;
     double read_gb_s[MAX_THREADS];
     ib_search ours[MAX_THREADS], faiss[MAX_THREADS];
     double faiss_add_s;
@@ -150,13 +155,21 @@ static int parse_one(const char *opt, const char *s, size_t lo, size_t hi, size_
 static int parse_args(int argc, char **argv, ib_config *c)
 {
     static const struct option options[] = {
-        {"indexer", no_argument, NULL, 'X'},       {"sizes", required_argument, NULL, 'n'},
-        {"dim", required_argument, NULL, 'd'},     {"queries", required_argument, NULL, 'q'},
-        {"single", required_argument, NULL, 's'},  {"k", required_argument, NULL, 'k'},
-        {"threads", required_argument, NULL, 't'}, {"batch", required_argument, NULL, 'b'},
-        {"repeat", required_argument, NULL, 'r'},  {"workspace", required_argument, NULL, 'w'},
-        {"no-faiss", no_argument, NULL, 'F'},      {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"indexer", no_argument, NULL, 'X'},
+        {"sizes", required_argument, NULL, 'n'},
+        {"dim", required_argument, NULL, 'd'},
+        {"queries", required_argument, NULL, 'q'},
+        {"single", required_argument, NULL, 's'},
+        {"k", required_argument, NULL, 'k'},
+        {"threads", required_argument, NULL, 't'},
+        {"batch", required_argument, NULL, 'b'},
+        {"repeat", required_argument, NULL, 'r'},
+        {"workspace", required_argument, NULL, 'w'},
+        {"shards", required_argument, NULL, 'S'},
+        {"no-faiss", no_argument, NULL, 'F'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     size_t threads[MAX_THREADS], repeat = 3;
     int opt, rc = 0;
@@ -193,6 +206,9 @@ static int parse_args(int argc, char **argv, ib_config *c)
             break;
         case 'w':
             c->workspace = optarg;
+            break;
+        case 'S':
+            rc = parse_one("--shards", optarg, 1, MAX_THREADS, &c->shards);
             break;
         case 'F':
             c->faiss = 0;
@@ -553,6 +569,157 @@ static int bench_add(const ib_config *cfg, df_executor *ex, const char *ws, cons
     return rc;
 }
 
+/* ========================================================================
+ * Add with shards
+ *
+ * What a flow with `shards: S` does while its client keeps S requests in
+ * flight: S instances, each with its own workspace, each called from its
+ * own thread. Rounds in lock step: a request to every instance at once
+ * (timed from the start until the last one returns), then every thread
+ * writes the same bytes into a file of its own with O_DIRECT into
+ * preallocated space + fdatasync, at once: the disk alone with S writers,
+ * right after, so both see the same disk.
+ * ======================================================================== */
+
+/* Threads wait here until all of them exist: go 1 runs the rounds, -1
+ * (a thread could not be started) ends them before the barrier, which
+ * counts every thread. */
+typedef struct shard_gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int go;
+} shard_gate;
+
+typedef struct shard_job {
+    const ib_config *cfg;
+    shard_gate *gate;
+    df_executor *ex;
+    const float *x;
+    size_t n, shard;
+    pthread_barrier_t *bar;
+    int fd; /* the disk alone's file; -1 once it failed */
+    off_t off, alloc;
+    char *buf;
+    int rc;
+    df_error err;
+} shard_job;
+
+static size_t shard_rounds(const ib_config *cfg, size_t n)
+{
+    size_t requests = (n + cfg->batch - 1) / cfg->batch;
+    return (requests + cfg->shards - 1) / cfg->shards;
+}
+
+static void *shard_main(void *arg)
+{
+    shard_job *j = arg;
+    const ib_config *cfg = j->cfg;
+    pthread_mutex_lock(&j->gate->mu);
+    while (!j->gate->go)
+        pthread_cond_wait(&j->gate->cv, &j->gate->mu);
+    int go = j->gate->go > 0;
+    pthread_mutex_unlock(&j->gate->mu);
+    for (size_t r = 0; go && r < shard_rounds(cfg, j->n); r++) {
+        size_t first = (r * cfg->shards + j->shard) * cfg->batch, n = 0;
+        if (first < j->n) n = j->n - first < cfg->batch ? j->n - first : cfg->batch;
+        df_arena *a = df_arena_new(0);
+        df_docs *docs = vector_docs(a, j->x, first, n, j->cfg->dim, "v");
+        pthread_barrier_wait(j->bar); /* the round starts */
+        if (n && j->rc == DF_OK) j->rc = call(j->ex, a, "/index", docs, NULL, &j->err);
+        pthread_barrier_wait(j->bar); /* every request returned */
+        double bytes = 0;
+        for (size_t i = first; i < first + n; i++)
+            bytes += record_bytes(i, cfg->dim);
+        if (n && j->fd >= 0 && direct_write(j->fd, j->buf, (size_t)bytes, &j->off, &j->alloc) < 0) {
+            close(j->fd);
+            j->fd = -1;
+        }
+        pthread_barrier_wait(j->bar); /* every disk-alone write is durable */
+        df_arena_free(a);             /* after the probes, as in bench_add */
+    }
+    return NULL;
+}
+
+/* Opens shard t's instance and its disk-alone file in ws/shard-<t>. */
+static int open_shard(df_arena *a, const char *ws, size_t t, size_t cap, shard_job *j,
+                      df_error *err)
+{
+    char dir[4300], path[4400];
+    snprintf(dir, sizeof dir, "%s/shard-%zu", ws, t);
+    if (mkdir(dir, 0755) != 0) return df_error_set(err, DF_E_IO, "%s: %s", dir, strerror(errno));
+    if (!(j->ex = open_indexer(a, dir, err))) return err->code;
+    snprintf(path, sizeof path, "%s/direct-probe", dir);
+    j->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+    if (posix_memalign((void **)&j->buf, 4096, cap) != 0) {
+        j->buf = NULL;
+        return df_error_set(err, DF_E_RESOURCE, "out of memory");
+    }
+    memset(j->buf, 1, cap);
+    return DF_OK;
+}
+
+static int bench_add_sharded(const ib_config *cfg, const char *ws, const float *x, ib_size *out,
+                             df_error *err)
+{
+    size_t shards = cfg->shards, opened = 0;
+    shard_job jobs[MAX_THREADS];
+    pthread_t tids[MAX_THREADS];
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, (unsigned)shards + 1);
+    size_t cap = (size_t)((double)cfg->batch * record_bytes(out->n, cfg->dim)) + 4096;
+    df_arena *a = df_arena_new(0);
+    int rc = DF_OK;
+    for (; opened < shards && rc == DF_OK; opened++) {
+        jobs[opened] = (shard_job){.cfg = cfg,
+                                   .x = x,
+                                   .n = out->n,
+                                   .shard = opened,
+                                   .bar = &bar,
+                                   .fd = -1,
+                                   .err = DF_ERROR_INIT};
+        rc = open_shard(a, ws, opened, cap, &jobs[opened], err);
+    }
+    shard_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    size_t started = 0;
+    for (; rc == DF_OK && started < shards; started++) {
+        jobs[started].gate = &gate;
+        if (pthread_create(&tids[started], NULL, shard_main, &jobs[started]) != 0) break;
+    }
+    if (rc == DF_OK && started < shards)
+        rc = df_error_set(err, DF_E_RESOURCE, "cannot start a thread for shard %zu", started);
+    pthread_mutex_lock(&gate.mu);
+    gate.go = rc == DF_OK ? 1 : -1;
+    pthread_cond_broadcast(&gate.cv);
+    pthread_mutex_unlock(&gate.mu);
+    double probe_s = 0;
+    for (size_t r = 0; rc == DF_OK && r < shard_rounds(cfg, out->n); r++) {
+        pthread_barrier_wait(&bar);
+        double t0 = bench_now();
+        pthread_barrier_wait(&bar);
+        double t1 = bench_now();
+        pthread_barrier_wait(&bar);
+        out->shard_add_s += t1 - t0;
+        probe_s += bench_now() - t1;
+    }
+    for (size_t t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
+    int probed = 1;
+    for (size_t t = 0; t < opened; t++) {
+        if (rc == DF_OK && jobs[t].rc) rc = df_error_set(err, jobs[t].rc, "%s", jobs[t].err.msg);
+        probed = probed && jobs[t].fd >= 0;
+        if (jobs[t].fd >= 0) close(jobs[t].fd);
+        free(jobs[t].buf);
+    }
+    out->shard_direct_s = probed ? probe_s : -1;
+    double t0 = bench_now();
+    for (size_t t = 0; t < opened; t++)
+        df_executor_close(jobs[t].ex);
+    out->shard_close_s = bench_now() - t0;
+    pthread_barrier_destroy(&bar);
+    df_arena_free(a);
+    return rc;
+}
+
 static int by_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -860,6 +1027,7 @@ static int bench_size(const ib_config *cfg, ib_size *out, df_error *err)
         out->close_s = bench_now() - t0;
         ex = NULL;
     }
+    if (rc == DF_OK && cfg->shards > 1) rc = bench_add_sharded(cfg, ws, x, out, err);
 done:
     df_executor_close(ex);
     df_arena_free(a);
@@ -883,6 +1051,23 @@ static void print_search_row(const ib_config *cfg, int threads, const char *engi
     printf("%7d  %-18s %12.0f %14.0f %9.3f %9.3f %9.3f %8.2f\n", threads, engine,
            (double)cfg->queries / s->batch_s, s->single_qps, s->single_p50_ms, s->single_p99_ms,
            floor_ms, floor_ms > 0 ? s->single_p50_ms / floor_ms : 0);
+}
+
+static void print_sharded(const ib_config *cfg, const ib_size *r)
+{
+    double per_vector = r->add_bytes / (double)r->n, add_rate = r->add_bytes / r->shard_add_s;
+    printf("add with %zu shards (%zu instances, a request to each at once): %.0f vectors/s "
+           "(%.2f s; close %.2f s)\n",
+           cfg->shards, cfg->shards, (double)r->n / r->shard_add_s, r->shard_add_s,
+           r->shard_close_s);
+    if (r->shard_direct_s > 0) {
+        double direct_rate = r->add_bytes / r->shard_direct_s;
+        printf("      the disk alone with %zu writers at once, O_DIRECT, preallocated + fdatasync: "
+               "%.1f MB/s = %.0f vectors/s; indexer %.2f of it\n",
+               cfg->shards, direct_rate / 1e6, direct_rate / per_vector, add_rate / direct_rate);
+    } else {
+        printf("      the disk alone with %zu writers: O_DIRECT not supported here\n", cfg->shards);
+    }
 }
 
 static void print_size(const ib_config *cfg, const ib_size *r, const char *ws_fs)
@@ -933,6 +1118,7 @@ static void print_size(const ib_config *cfg, const ib_size *r, const char *ws_fs
         printf("      FAISS add (memory only, no durability): %.0f vectors/s\n",
                (double)r->n / r->faiss_add_s);
     printf("close (final compaction into the snapshot): %.2f s\n", r->close_s);
+    if (r->shard_add_s > 0) print_sharded(cfg, r);
     for (int t = 0; t < cfg->n_threads; t++)
         printf("read bandwidth, %d thread%s: %.1f GB/s -> floor %.3f ms per pass over the "
                "matrix\n",
@@ -971,13 +1157,16 @@ static void print_json(const ib_config *cfg, const ib_size *rs, const char *core
         const ib_size *r = &rs[i];
         printf("%s{\"n\": %zu, \"add_vectors_per_s\": %.1f, \"disk_mb_per_s\": %.2f, "
                "\"disk_direct_mb_per_s\": %.2f, \"log_io\": \"%s\", \"log_sync_s\": %.4f, "
-               "\"written_mb\": %.1f, "
+               "\"written_mb\": %.1f, \"shards\": %zu, \"shard_add_vectors_per_s\": %.1f, "
+               "\"shard_disk_direct_mb_per_s\": %.2f, "
                "\"differ\": %zu, "
                "\"threads\": [",
                i ? ", " : "", r->n, (double)r->n / r->add_s,
                r->disk_s > 0 ? r->disk_bytes / r->disk_s / 1e6 : 0,
                r->direct_s > 0 ? r->disk_bytes / r->direct_s / 1e6 : 0, r->log_io, r->sync_s,
-               r->written / 1e6, r->differ);
+               r->written / 1e6, cfg->shards,
+               r->shard_add_s > 0 ? (double)r->n / r->shard_add_s : 0,
+               r->shard_direct_s > 0 ? r->add_bytes / r->shard_direct_s / 1e6 : 0, r->differ);
         for (int t = 0; t < cfg->n_threads; t++) {
             printf("%s{\"threads\": %d, \"read_gb_per_s\": %.2f, ", t ? ", " : "", cfg->threads[t],
                    r->read_gb_s[t]);
@@ -1005,6 +1194,7 @@ int bench_indexer_main(int argc, char **argv)
                      .n_threads = 2,
                      .batch = 1000,
                      .repeat = 3,
+                     .shards = 2,
                      .faiss = 1};
     int rc = parse_args(argc, argv, &cfg);
     if (rc) return rc > 0 ? 0 : 2;
