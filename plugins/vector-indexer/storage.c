@@ -4,12 +4,13 @@
  * scheduling, and closing.
  *
  * Durability: an append is written and fdatasynced through io_uring (one
- * linked chain, or one RWF_DSYNC write) before vx_storage_append returns, and a new segment's
- * directory entry is fsynced before its first record is acknowledged. So
- * every acknowledged write survives a SIGKILL or a power cut. A write that
- * fails is truncated away, so the log never holds a half record in the
- * middle; a crash can only leave one at the end of the newest segment,
- * which open drops (each record carries its length and CRC-32C).
+ * linked chain, or one RWF_DSYNC write) before vx_storage_append returns,
+ * and a new segment's directory entry is fsynced before its first record
+ * is acknowledged. So every acknowledged write survives a SIGKILL or a
+ * power cut. A write that fails is truncated away, so the log never holds
+ * a half record in the middle; a crash can only leave one at the end of
+ * the newest segment, which open drops (each record carries its length
+ * and CRC-32C).
  *
  * Where the filesystem supports it (statx reports a direct-I/O alignment:
  * ext4, xfs; not tmpfs), the active segment is written with O_DIRECT, so
