@@ -1527,6 +1527,7 @@ static void test_large_direct_append_ends_on_a_block(void)
     }
     CU_ASSERT_EQUAL(big % 4096, 0);
     CU_ASSERT(big - small - records >= 16 && big - small - records < 4096 + 16);
+    const char *damaged = copy_workspace(ws); /* the PAD is the last record */
     index_rows(ex, x + (BIG + 1) * DIM, BIG + 1, 1, DIM, 1);
     long after = (long)status_num(ex, "log_bytes");
     CU_ASSERT_EQUAL(after - big, small + 2); /* not padded; "d201" is 2 bytes longer than "d0" */
@@ -1545,6 +1546,21 @@ static void test_large_direct_append_ends_on_a_block(void)
         CU_ASSERT_STRING_EQUAL(first_match(ex, x + (BIG + 1) * DIM, DIM, NULL), "d201");
         df_executor_close(ex);
     }
+
+    /* The PAD is checksummed like any record: a damaged one at the end is
+     * a torn tail, cut off; every document before it stays. */
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd,
+             "f=$(ls %s/log-*) && printf '\\001' | dd of=$f bs=1 seek=%ld conv=notrunc "
+             "status=none",
+             index_dir(damaged), big - 1);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    ex = open_default(damaged);
+    CU_ASSERT_EQUAL(status_num(ex, "count"), BIG + 1);
+    CU_ASSERT_EQUAL(status_num(ex, "log_bytes"), small + records);
+    CU_ASSERT(status_num(ex, "dropped_tail_bytes") > 0);
+    CU_ASSERT_STRING_EQUAL(first_match(ex, x + BIG * DIM, DIM, NULL), "d200");
+    df_executor_close(ex);
 }
 
 /* tmpfs takes O_DIRECT but has no direct I/O (statx reports no
